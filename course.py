@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Set up and run the course. Two commands do everything:
+
+    python3 course.py start    # set up what is missing, then open JupyterLab on lesson 00
+    python3 course.py test     # set up what is missing, then run the whole test suite
+
+More, for lecturers and contributors:
+
+    python3 course.py execute [NOTEBOOK ...]   # re-execute source notebooks in place (outputs committed)
+    python3 course.py student                  # regenerate the student copies in notebooks/student/
+    python3 course.py bench                    # seconds per notebook and the total
+    python3 course.py slides [NOTEBOOK ...]    # export reveal.js decks into slides/
+
+Set-up is idempotent: a virtual environment in .venv is created once and re-installed only when
+pyproject.toml changes (its hash is kept in .venv/.course-installed).
+"""
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".course-installed"
+FIRST = "notebooks/00_measuring_models.ipynb"
+
+
+def _say(msg):
+    print(f"[course] {msg}", flush=True)
+
+
+def _run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, **kw).returncode
+
+
+def _wanted_stamp():
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def setup():
+    """Create .venv and install the pinned dependencies, unless already done."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"[course] Python 3.11 is required, this is {sys.version.split()[0]}. "
+                 "Run this file with a Python 3.11 interpreter (or use the conda route in README.md).")
+    if not PY.exists():
+        _say("creating the virtual environment .venv ...")
+        if _run([sys.executable, "-m", "venv", VENV]) != 0:
+            sys.exit("[course] could not create .venv (on Debian/Ubuntu: apt install python3.11-venv)")
+    if STAMP.exists() and STAMP.read_text().strip() == _wanted_stamp():
+        return
+    _say("installing the pinned dependencies (first time: a few minutes) ...")
+    pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    extra = os.environ.get("TORCH_INDEX_URL")  # optional: a CPU wheel index for torch
+    torch_cmd = pip + ["torch==2.13.0"] + (["--extra-index-url", extra] if extra else [])
+    if _run(torch_cmd) != 0 or _run(pip + ["-e", "."]) != 0:
+        sys.exit("[course] installing the dependencies failed; see the messages above.")
+    STAMP.write_text(_wanted_stamp())
+    _say("set-up done.")
+
+
+def _env():
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    env["PATH"] = str(PY.parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def main(argv):
+    cmd, args = (argv[0], argv[1:]) if argv else ("help", [])
+    if cmd in ("help", "-h", "--help"):
+        print(__doc__)
+        return 0
+    tools = {"execute": "tools/execute_notebooks.py", "student": "tools/make_student_copies.py",
+             "bench": "tools/benchmark.py", "slides": "tools/export_slides.py"}
+    if cmd not in ("start", "test", "setup", *tools):
+        print(__doc__)
+        return 2
+    setup()
+    if cmd == "setup":
+        return 0
+    if cmd == "start":
+        return _run([PY, "-m", "jupyter", "lab", FIRST, *args], env=_env())
+    if cmd == "test":
+        return _run([PY, "-m", "pytest", *args], env=_env())
+    return _run([PY, tools[cmd], *args], env=_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

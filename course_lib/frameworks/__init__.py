@@ -1,0 +1,4 @@
+"""Thin bridges to the frameworks (torch, tf_keras + tfmot, torchao). Import only where needed."""
+from ._imports import import_tf, import_torch
+
+__all__ = ["import_tf", "import_torch"]

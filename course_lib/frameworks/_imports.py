@@ -1,0 +1,45 @@
+"""Import PyTorch and TensorFlow quietly and deterministically.
+
+TensorFlow: tfmot 0.8 needs Keras 2, i.e. the `tf_keras` package, selected by TF_USE_LEGACY_KERAS=1
+set BEFORE TensorFlow is first imported (course_lib's __init__ sets it). Use `keras = tf_keras`.
+"""
+import logging
+import os
+import warnings
+
+
+def import_tf(seed=None):
+    """Return (tf, tf_keras, tfmot) with logs silenced; seed every TF random source if `seed` is given.
+
+    With a seed, op determinism is switched on too, so a training run gives the same numbers each time.
+    """
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["TF_USE_LEGACY_KERAS"] != "1":
+        raise RuntimeError("TF_USE_LEGACY_KERAS must be '1' (tfmot needs tf_keras); import course_lib "
+                           "before tensorflow, or set it in the shell")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(tensorflow|tf_keras|keras).*")
+    import tensorflow as tf
+    import tf_keras
+    import tensorflow_model_optimization as tfmot
+
+    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    if seed is not None:
+        tf_keras.utils.set_random_seed(int(seed))
+        tf.config.experimental.enable_op_determinism()
+    return tf, tf_keras, tfmot
+
+
+def import_torch(seed=None, threads=None):
+    """Return torch, seeded if `seed` is given, with deterministic kernels and quiet warnings."""
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"torch.*")
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    if seed is not None:
+        torch.manual_seed(int(seed))
+    torch.use_deterministic_algorithms(True)
+    return torch

@@ -1,0 +1,26 @@
+"""Print seconds per notebook and the total (run on a 2-core CPU; the budget is 90 s per notebook).
+
+    python3 course.py bench            # the source notebooks
+    python3 course.py bench --student  # the student copies too
+Notebooks are executed in memory; nothing is written.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbtools import NOTEBOOKS, execute, source_notebooks  # noqa: E402
+
+BUDGET = 90.0
+
+if __name__ == "__main__":
+    paths = source_notebooks()
+    if "--student" in sys.argv:
+        paths += sorted((NOTEBOOKS / "student").glob("[0-9][0-9]_*.ipynb"))
+    total = 0.0
+    print(f"{'notebook':48s} {'seconds':>8s}")
+    for p in paths:
+        _, sec = execute(p)
+        total += sec
+        flag = "  OVER BUDGET" if sec > BUDGET else ""
+        print(f"{str(p.relative_to(NOTEBOOKS)):48s} {sec:8.1f}{flag}", flush=True)
+    print(f"{'total':48s} {total:8.1f}")

@@ -1,0 +1,37 @@
+"""Execute notebooks with the current environment (shared by execute, benchmark and tests)."""
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def source_notebooks():
+    """Return the numbered source notebooks, in course order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(path, write=False, timeout=600):
+    """Run a notebook top to bottom in its folder; return (notebook, seconds). Write back if asked."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    t0 = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - t0
+    if write:
+        nbformat.write(nb, path)
+    return nb, seconds
+
+
+def error_outputs(nb):
+    """Return the error outputs stored in a notebook."""
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if o.get("output_type") == "error"]
