@@ -59,8 +59,9 @@ def exact(expected, got):
                 return f"item {i}: {why}"
         return None
     if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
-        ok = isinstance(got, (int, np.integer)) and not isinstance(got, bool) and got == expected
-        return None if ok else "expected an integer count"
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            return f"expected an integer, got {type(got).__name__}"
+        return None if got == expected else "the counts differ"
     return None if got == expected else "the values differ"
 
 

@@ -1,0 +1,54 @@
+"""The set-up files agree: environment.yml pins exactly what pyproject.toml pins; CI runs the README command."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject_pins():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return {re.split(r"[=<>!~]", d)[0].strip().lower(): d.replace(" ", "") for d in deps}
+
+
+def _environment_pins():
+    text = (ROOT / "environment.yml").read_text()
+    pins = re.findall(r"^\s+-\s+([A-Za-z0-9_.\-]+==[^\s#]+)\s*$", text, flags=re.M)
+    return {p.split("==")[0].lower(): p for p in pins}
+
+
+def test_every_dependency_is_pinned_exactly():
+    for name, spec in _pyproject_pins().items():
+        assert "==" in spec, f"{name} is not pinned with == in pyproject.toml"
+
+
+def test_environment_yml_matches_pyproject():
+    assert _environment_pins() == _pyproject_pins()
+
+
+def test_python_version_is_3_11_everywhere():
+    assert 'requires-python = ">=3.11,<3.12"' in (ROOT / "pyproject.toml").read_text()
+    assert re.search(r"^\s+-\s+python=3\.11\s*$", (ROOT / "environment.yml").read_text(), flags=re.M)
+
+
+def test_torch_is_the_cpu_pin():
+    assert _pyproject_pins()["torch"] == "torch==2.13.0"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 course.py test" in readme and "python3 course.py start" in readme
+    assert ci.strip().splitlines()[-1] == "python3 course.py test"
+
+
+def test_course_lib_sets_legacy_keras_before_tf(monkeypatch):
+    import importlib
+
+    import course_lib
+
+    monkeypatch.delenv("TF_USE_LEGACY_KERAS", raising=False)
+    importlib.reload(course_lib)
+    import os
+
+    assert os.environ["TF_USE_LEGACY_KERAS"] == "1"

@@ -1,0 +1,91 @@
+"""Student copies: fresh, free of solutions, every exercise stubbed and checked, and they run end to end."""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from make_student_copies import BEGIN, END, EXERCISE, STUDENT, strip_solutions, write_all
+from nbtools import error_outputs, execute, source_notebooks
+
+SOURCES = source_notebooks()
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _solution_lines(src):
+    inside, lines = False, []
+    for line in src.split("\n"):
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        elif inside and line.strip() and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def test_strip_solutions_keeps_indentation_and_numbers_the_stub():
+    src = "# Exercise 3.2\ndef f(x):\n    \"\"\"doc\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+    out = strip_solutions(src)
+    assert '    raise NotImplementedError("Exercise 3.2")' in out and "return x + 1" not in out
+    assert '"""doc"""' in out
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION", "needs a '# Exercise N.M'"),
+    ("# Exercise 1.1\n### BEGIN SOLUTION\npass", "without ### END"),
+    ("# Exercise 1.1\n### END SOLUTION", "without ### BEGIN"),
+])
+def test_strip_solutions_rejects_malformed_blocks(bad, why):
+    with pytest.raises(ValueError, match=why):
+        strip_solutions(bad)
+
+
+def test_committed_student_copies_are_fresh(tmp_path):
+    fresh = write_all(tmp_path)
+    committed = sorted(STUDENT.glob("[0-9][0-9]_*.ipynb"))
+    assert [p.name for p in fresh] == [p.name for p in committed], "run: python3 course.py student"
+    for new in fresh:
+        assert new.read_bytes() == (STUDENT / new.name).read_bytes(), \
+            f"{new.name} is stale: run `python3 course.py student` and commit notebooks/student/"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_exercises_are_numbered_checked_and_pass_in_the_source(path):
+    nb = nbformat.read(path, as_version=4)
+    code = _code(nb)
+    lesson = int(path.name[:2])
+    ex_cells = [i for i, c in enumerate(code) if BEGIN in c.source]
+    assert len(ex_cells) >= 3, f"{path.name} has {len(ex_cells)} exercises, the course wants >= 3"
+    for i in ex_cells:
+        number = EXERCISE.search(code[i].source).group(1)
+        assert number.startswith(f"{lesson}."), f"{path.name}: exercise {number} is numbered for another lesson"
+        check = code[i + 1]
+        assert "check_" in check.source, f"{path.name}: exercise {number} has no check cell right after it"
+        shown = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in check.outputs)
+        assert f"✓ Exercise {number} passed" in shown, f"{path.name}: the reference solution of {number} " \
+                                                       "does not pass its own checker in the stored output"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_student_copy_has_no_solution_text(path):
+    src = nbformat.read(path, as_version=4)
+    stu = nbformat.read(STUDENT / path.name, as_version=4)
+    assert "BEGIN SOLUTION" not in (STUDENT / path.name).read_text()
+    for s_cell, t_cell in zip(_code(src), _code(stu)):
+        for line in _solution_lines(s_cell.source):
+            assert line not in t_cell.source, f"{path.name}: solution line leaked: {line!r}"
+        assert not t_cell.outputs and t_cell.execution_count is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path):
+    nb, _ = execute(STUDENT / path.name)
+    assert not error_outputs(nb), f"{path.name}: the student copy crashed"
+    verdicts = [o.get("data", {}).get("text/plain", "") + o.get("text", "")
+                for c in _code(nb) if "check_" in c.source for o in c.outputs]
+    n_ex = sum(BEGIN in c.source for c in _code(nbformat.read(path, as_version=4)))
+    assert sum("not done yet" in v for v in verdicts) == n_ex
