@@ -80,7 +80,8 @@ def main(argv):
     if cmd == "setup":
         return 0
     if cmd == "start":
-        return _run([PY, "-m", "jupyter", "lab", FIRST, *args], env=_env())
+        first = [FIRST] if (ROOT / FIRST).exists() else []
+        return _run([PY, "-m", "jupyter", "lab", *first, *args], env=_env())
     if cmd == "test":
         return _run([PY, "-m", "pytest", *args], env=_env())
     return _run([PY, tools[cmd], *args], env=_env())

@@ -1,0 +1,53 @@
+"""The README's start command really serves JupyterLab, with the slide extension, on lesson 00."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.status, r.read()
+
+
+def test_start_serves_jupyterlab_on_lesson_00(tmp_path):
+    port, token = _free_port(), "course-test"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
+    proc = subprocess.Popen([sys.executable, "course.py", "start", "--no-browser", f"--port={port}",
+                             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                status, _ = _get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("JupyterLab did not answer within 60 s")
+        status, body = _get(f"{base}/lab?token={token}")
+        assert status == 200 and b"JupyterLab" in body
+        status, body = _get(f"{base}/api/contents/notebooks/00_measuring_models.ipynb?content=0&token={token}")
+        assert status == 200 and json.loads(body)["type"] == "notebook"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_slide_extension_is_installed():
+    out = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True)
+    listing = out.stdout + out.stderr
+    assert "jupyterlab-rise" in listing and "enabled" in listing
