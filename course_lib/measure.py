@@ -1,0 +1,85 @@
+"""Measure a model honestly: parameters, bytes per number format, multiply-accumulates, latency."""
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import as_array, choice, integer
+
+BITS = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16, "int8": 8, "int4": 4, "int2": 2, "binary": 1}
+
+
+def format_seconds(t):
+    """Format a duration for printing, e.g. '1.23 ms' (nbval's sanitiser replaces it by TIME)."""
+    t = float(t)
+    for unit, f in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(t) >= f:
+            return f"{t / f:.2f} {unit}"
+    return f"{t / 1e-9:.2f} ns"
+
+
+def count_params(weights, nonzero_only=False):
+    """Count parameters of a name -> array mapping (or list); with nonzero_only, count non-zeros (L0)."""
+    arrays = weights.values() if isinstance(weights, dict) else weights
+    return int(sum(np.count_nonzero(as_array(a, "weights")) if nonzero_only else np.size(a) for a in arrays))
+
+
+def model_bytes(n_params, fmt="float32"):
+    """Return the bytes n_params numbers need in a format: n * bits / 8 (no metadata, no padding)."""
+    n = integer(n_params, "n_params", minimum=0)
+    bits = BITS[choice(fmt, "fmt", tuple(BITS))]
+    return n * bits / 8
+
+
+def dense_macs(sizes):
+    """Return the multiply-accumulates of one forward pass through dense layers of `sizes`.
+
+    MACs = sum_l n_{l-1} * n_l  (a bias add is not a MAC; activations are not counted)
+    """
+    sizes = [integer(s, "sizes", minimum=1) for s in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def conv2d_macs(c_in, c_out, k_h, k_w, h_out, w_out, groups=1):
+    """Return the MACs of a 2-D convolution: c_out * h_out * w_out * (c_in / groups) * k_h * k_w."""
+    c_in, c_out, groups = integer(c_in, "c_in", 1), integer(c_out, "c_out", 1), integer(groups, "groups", 1)
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"groups must divide c_in={c_in} and c_out={c_out}, got {groups}")
+    return c_out * integer(h_out, "h_out", 1) * integer(w_out, "w_out", 1) * (c_in // groups) * \
+        integer(k_h, "k_h", 1) * integer(k_w, "k_w", 1)
+
+
+@dataclass
+class Timing:
+    """Latency samples of one function: median, spread (interquartile range), and all samples."""
+
+    samples: list
+
+    @property
+    def median(self):
+        return statistics.median(self.samples)
+
+    @property
+    def iqr(self):
+        q = np.percentile(self.samples, [25, 75])
+        return float(q[1] - q[0])
+
+    def __repr__(self):
+        return f"median {format_seconds(self.median)} (IQR {format_seconds(self.iqr)}, {len(self.samples)} runs)"
+
+
+def time_it(fn, *args, warmup=5, repeat=50, number=1):
+    """Time fn(*args): `warmup` untimed calls, then `repeat` samples of `number` calls each (seconds per call)."""
+    warmup, repeat, number = integer(warmup, "warmup", 0), integer(repeat, "repeat", 1), integer(number, "number", 1)
+    for _ in range(warmup):
+        fn(*args)
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        samples.append((time.perf_counter() - t0) / number)
+    return Timing(samples)
