@@ -81,7 +81,8 @@ def main(argv):
         return 0
     if cmd == "start":
         first = [FIRST] if (ROOT / FIRST).exists() else []
-        return _run([PY, "-m", "jupyter", "lab", *first, *args], env=_env())
+        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
+        return _run([PY, "-m", "jupyter", "lab", *first, *root, *args], env=_env())
     if cmd == "test":
         return _run([PY, "-m", "pytest", *args], env=_env())
     return _run([PY, tools[cmd], *args], env=_env())

@@ -78,7 +78,10 @@ class PolynomialDecay(PruningSchedule):
         f32 = np.float32
         p = f32(step - self.begin_step) / f32(self.end_step - self.begin_step)
         p = np.minimum(f32(1.0), np.maximum(f32(0.0), p))
-        s = f32(self.initial_sparsity - self.final_sparsity) * np.power(f32(1.0) - p, f32(self.power))
+        # TF's float32 pow is correctly rounded; numpy's float32 power can be 1 ulp off, so take the
+        # power in float64 and round once to float32 (equal to tfmot at every step, tests/test_schedules_oracle.py)
+        decay = f32(np.float64(f32(1.0) - p) ** self.power)
+        s = f32(self.initial_sparsity - self.final_sparsity) * decay
         return float(s + f32(self.final_sparsity))
 
     def __repr__(self):

@@ -27,7 +27,7 @@ def test_start_serves_jupyterlab_on_lesson_00(tmp_path):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
     proc = subprocess.Popen([sys.executable, "course.py", "start", "--no-browser", f"--port={port}",
                              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # as root too
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -35,6 +35,7 @@ def test_start_serves_jupyterlab_on_lesson_00(tmp_path):
                 status, _ = _get(f"{base}/api/status?token={token}")
                 break
             except OSError:
+                assert proc.poll() is None, f"course.py start exited with code {proc.returncode}"
                 time.sleep(0.5)
         else:
             raise AssertionError("JupyterLab did not answer within 60 s")
