@@ -202,9 +202,9 @@ def largest_safe_sparsity(sparsities, scores, baseline, max_drop):
     if np.any(np.diff(s) <= 0):
         raise ValueError("sparsities must be strictly increasing")
     v.fraction(max_drop, "max_drop")
-    best = 0.0
+    best, floor = 0.0, baseline - max_drop - 1e-9  # 1e-9: 0.975 - 0.01 = 0.96500...01 must not fail 0.965
     for si, ai in zip(s, a):
-        if ai < baseline - max_drop:
+        if ai < floor:
             break
         best = float(si)
     return best
@@ -253,21 +253,30 @@ def remove_neurons(model, layer, keep):
     return new
 
 
-def prune_neurons(model, fraction, p=1):
+def prune_neurons(model, fraction, p=1, strategy="independent"):
     """Return a narrower copy: every hidden layer loses round(fraction * width) neurons of least Lp norm.
 
-    The ranking is torch's ln_structured(amount=fraction, n=p, dim=0) on each hidden weight matrix.
+    strategy="independent" ranks every layer on the ORIGINAL weights (torch's ln_structured(amount=
+    fraction, n=p, dim=0) applied to each layer); "greedy" ranks layer l after the neurons of layer
+    l - 1 are gone, so removed inputs no longer count (Li et al. 2017, Sec. 3.3, both strategies).
     `fraction` is one number or one per hidden layer.
     """
+    v.choice(strategy, "strategy", {"independent", "greedy"})
     hidden = list(range(len(model.W) - 1))
     fractions = _per_layer(fraction, hidden)
-    new = model
+    keeps = {}
+    new = model.copy()
     for l, f in zip(hidden, fractions):
-        keep = structured_mask(new.effective_weights()[l], f, axis=0, p=p)[:, 0]
-        if not keep.any():
+        source = new if strategy == "greedy" else model
+        keeps[l] = structured_mask(source.effective_weights()[l], f, axis=0, p=p)[:, 0]
+        if not keeps[l].any():
             raise ValueError(f"fraction={f} would remove every neuron of layer {l}")
-        new = remove_neurons(new, l, keep)
-    return new if new is not model else model.copy()
+        if strategy == "greedy":
+            new = remove_neurons(new, l, keeps[l])
+    if strategy == "independent":
+        for l in hidden:
+            new = remove_neurons(new, l, keeps[l])
+    return new
 
 
 # --------------------------------------------------------------------------- equal-budget comparison
