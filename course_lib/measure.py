@@ -19,6 +19,19 @@ def format_seconds(t):
     return f"{t / 1e-9:.2f} ns"
 
 
+def format_ratio(r):
+    """Format a ratio of two timings, e.g. '1.04×' (nbval's sanitiser replaces it by RATIO)."""
+    return f"{float(r):.2f}×"
+
+
+def mlp_params(sizes, bias=True):
+    """Count the parameters of dense layers of `sizes`: sum_l n_{l-1} n_l (+ n_l biases)."""
+    sizes = [integer(s, "sizes", minimum=1) for s in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
+    return sum(a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
 def count_params(weights, nonzero_only=False):
     """Count parameters of a name -> array mapping (or list); with nonzero_only, count non-zeros (L0)."""
     arrays = weights.values() if isinstance(weights, dict) else weights
@@ -69,6 +82,16 @@ class Timing:
 
     def __repr__(self):
         return f"median {format_seconds(self.median)} (IQR {format_seconds(self.iqr)}, {len(self.samples)} runs)"
+
+
+def latency_summary(samples, warmup=0):
+    """Drop the first `warmup` samples; return (median, interquartile range) of the rest."""
+    x = as_array(samples, "samples").astype(float).ravel()
+    warmup = integer(warmup, "warmup", minimum=0)
+    if warmup >= x.size:
+        raise ValueError(f"warmup must be < the number of samples ({x.size}), got {warmup}")
+    q1, med, q3 = np.percentile(x[warmup:], [25, 50, 75])
+    return float(med), float(q3 - q1)
 
 
 def time_it(fn, *args, warmup=5, repeat=50, number=1):
