@@ -1,0 +1,63 @@
+"""Lesson 03 checkers: pass the reference, reject realistic mistakes, answer a stub with 'not done yet'."""
+import numpy as np
+import pytest
+
+from course_lib import second_order as so
+from course_lib.checks import lesson03 as chk
+
+
+def _stub(*args):
+    raise NotImplementedError("Exercise 3.x")
+
+
+def _in_place_obd(w, h_diag):
+    w **= 2
+    return h_diag * w / 2
+
+
+OBD_MUTANTS = {
+    "forgets the 1/2": lambda w, h: h * w ** 2,
+    "uses |w| instead of w^2": lambda w, h: h * np.abs(w) / 2,
+    "uses w, not w^2": lambda w, h: h * w / 2,
+    "ignores the curvature (magnitude)": lambda w, h: w ** 2 / 2,
+    "divides by the curvature": lambda w, h: w ** 2 / (2 * np.where(h == 0, 1, h)),
+    "squares in place": _in_place_obd,
+}
+
+QUAD_MUTANTS = {
+    "forgets the 1/2": lambda w, H, r: float(np.where(r, -w, 0) @ H @ np.where(r, -w, 0)),
+    "diagonal only (OBD)": lambda w, H, r: float(np.sum(np.diag(H)[r] * w[r] ** 2) / 2),
+    "the kept weights instead of the removed": lambda w, H, r: float(np.where(~r, w, 0) @ H @ np.where(~r, w, 0) / 2),
+    "the whole weight vector": lambda w, H, r: float(w @ H @ w / 2),
+}
+
+MASK_MUTANTS = {
+    "removes the largest": lambda s, k: ~np.isin(np.arange(len(s)), np.argsort(-s, kind="stable")[:k]),
+    "off by one": lambda s, k: ~np.isin(np.arange(len(s)), np.argsort(s, kind="stable")[:k + 1]),
+    "ints, not bools": lambda s, k: (~np.isin(np.arange(len(s)), np.argsort(s, kind="stable")[:k])).astype(int),
+    "ties: later first": lambda s, k: ~np.isin(np.arange(len(s)),
+                                              (len(s) - 1 - np.argsort(s[::-1], kind="stable"))[:k]),
+    "True marks removed": lambda s, k: np.isin(np.arange(len(s)), np.argsort(s, kind="stable")[:k]),
+}
+
+CHECKS = [(chk.check_obd_saliency, so.obd_saliency, OBD_MUTANTS),
+          (chk.check_quadratic_loss_change, so.quadratic_loss_change, QUAD_MUTANTS),
+          (chk.check_lowest_saliency_mask, so.lowest_saliency_mask, MASK_MUTANTS)]
+
+
+@pytest.mark.parametrize("check, ref, _", CHECKS, ids=lambda x: getattr(x, "__name__", ""))
+def test_reference_passes_and_stub_is_not_done_yet(check, ref, _):
+    assert check(ref).passed
+    v = check(_stub)
+    assert not v and "not done yet" in repr(v)
+
+
+@pytest.mark.parametrize("check, mutant, name", [(c, m, n) for c, _, ms in CHECKS for n, m in ms.items()],
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_mutants_are_rejected(check, mutant, name):
+    v = check(mutant)
+    assert not v.passed and ("✗" in repr(v)), name
+
+
+def test_at_least_three_mutants_each():
+    assert all(len(ms) >= 3 for _, _, ms in CHECKS)

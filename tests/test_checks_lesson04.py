@@ -1,0 +1,85 @@
+"""Lesson 04 checkers: pass the reference, reject realistic mistakes, answer a stub with 'not done yet'."""
+import numpy as np
+import pytest
+
+from course_lib import second_order as so
+from course_lib.checks import lesson04 as chk
+
+
+def _stub(*args):
+    raise NotImplementedError("Exercise 4.x")
+
+
+def _safe(d):
+    return np.where(d > 0, d, 1.0)
+
+
+SAL_MUTANTS = {
+    "diagonal of H^-1 inverted (OBD-like)": lambda w, hi: w ** 2 * np.diag(hi) / 2,
+    "forgets the 2": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / _safe(np.diag(hi)), np.inf),
+    "|w| instead of w^2": lambda w, hi: np.where(np.diag(hi) > 0, np.abs(w) / (2 * _safe(np.diag(hi))), np.inf),
+    "removed weights get 0, not inf": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / (2 * _safe(np.diag(hi))), 0.0),
+    "row sums instead of the diagonal": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / (2 * _safe(hi.sum(1))), np.inf),
+}
+
+
+def _upd(w, hi, q, sign=-1.0, schur=True):
+    col = hi[:, q].copy()
+    w_new = w + sign * w[q] / hi[q, q] * col
+    w_new[q] = 0.0
+    h_new = hi - np.outer(col, hi[q, :]) / hi[q, q] if schur else hi.copy()
+    h_new[q, :] = 0.0
+    h_new[:, q] = 0.0
+    return w_new, h_new
+
+
+def _in_place_update(w, hi, q):
+    w_new, h_new = _upd(w, hi, q)
+    w[:] = w_new
+    return w, h_new
+
+
+UPD_MUTANTS = {
+    "wrong sign of dw": lambda w, hi, q: _upd(w, hi, q, sign=+1.0),
+    "H^-1 not updated": lambda w, hi, q: _upd(w, hi, q, schur=False),
+    "only w_q set to zero (no compensation)": lambda w, hi, q: (np.where(np.arange(len(w)) == q, 0.0, w),
+                                                                _upd(w, hi, q)[1]),
+    "dw scaled by w_q**2, not w_q": lambda w, hi, q: _upd(w * np.where(np.arange(len(w)) == q, w, 1.0), hi, q),
+    "changes w in place": _in_place_update,
+}
+
+
+def _wb(h, x, P, denom_P=True, add=False, P_scale=1.0):
+    hx = h @ x
+    d = (P if denom_P else 1.0) * P_scale + x @ hx
+    return h + np.outer(hx, hx) / d if add else h - np.outer(hx, hx) / d
+
+
+WB_MUTANTS = {
+    "forgets P in the denominator": lambda h, x, P: _wb(h, x, P, denom_P=False),
+    "adds instead of subtracts": lambda h, x, P: _wb(h, x, P, add=True),
+    "outer(x, x) instead of H^-1 x x^T H^-1": lambda h, x, P: h - np.outer(x, x) / (P + x @ h @ x),
+    "forgets x^T H^-1 x": lambda h, x, P: h - np.outer(h @ x, h @ x) / P,
+}
+
+CHECKS = [(chk.check_obs_saliency, so.obs_saliency, SAL_MUTANTS),
+          (chk.check_obs_update, so.obs_update, UPD_MUTANTS),
+          (chk.check_woodbury_update, so.woodbury_update, WB_MUTANTS)]
+
+
+@pytest.mark.parametrize("check, ref, _", CHECKS, ids=lambda x: getattr(x, "__name__", ""))
+def test_reference_passes_and_stub_is_not_done_yet(check, ref, _):
+    assert check(ref).passed
+    v = check(_stub)
+    assert not v and "not done yet" in repr(v)
+
+
+@pytest.mark.parametrize("check, mutant, name", [(c, m, n) for c, _, ms in CHECKS for n, m in ms.items()],
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_mutants_are_rejected(check, mutant, name):
+    v = check(mutant)
+    assert not v.passed and "✗" in repr(v), name
+
+
+def test_at_least_three_mutants_each():
+    assert all(len(ms) >= 3 for _, _, ms in CHECKS)
