@@ -1,0 +1,138 @@
+"""Lesson 05 checkers pass the reference and reject realistic wrong answers."""
+import numpy as np
+import pytest
+
+from course_lib import prune as P
+from course_lib.checks import lesson05 as L
+from course_lib.masks import magnitude_mask
+from course_lib.nn import accuracy
+
+
+def _stub(*a, **k):
+    raise NotImplementedError("Exercise 5.x")
+
+
+def _sens_all_layers(model, layer, sparsities, X, y):           # prunes every layer, not one
+    return np.array([accuracy(P.prune_one_shot(model, s), X, y) for s in sparsities])
+
+
+def _sens_in_place(model, layer, sparsities, X, y):             # prunes the model itself
+    out = []
+    for s in sparsities:
+        model.W[layer] = model.W[layer] * magnitude_mask(model.W[layer], s)
+        out.append(accuracy(model, X, y))
+    return np.array(out)
+
+
+def _sens_largest(model, layer, sparsities, X, y):              # prunes the LARGEST weights
+    out = []
+    for s in sparsities:
+        m = model.copy()
+        m.W[layer] = m.W[layer] * ~magnitude_mask(-np.abs(m.W[layer]), 1 - s)
+        out.append(accuracy(m, X, y))
+    return np.array(out)
+
+
+def _sens_off_by_one(model, layer, sparsities, X, y):           # layers counted from 1
+    return P.layer_sensitivity(model, min(layer + 1, len(model.W) - 1), sparsities, X, y)
+
+
+def _rm_no_next(model, layer, keep):                            # forgot the next layer's columns
+    m = model.copy()
+    m.W[layer], m.b[layer] = m.W[layer][keep], m.b[layer][keep]
+    m.sizes[layer + 1] = int(np.sum(keep))
+    return m
+
+
+def _rm_no_bias(model, layer, keep):                            # forgot the bias
+    m = model.copy()
+    m.W[layer], m.W[layer + 1] = m.W[layer][keep], m.W[layer + 1][:, keep]
+    m.sizes[layer + 1] = int(np.sum(keep))
+    return m
+
+
+def _rm_wrong_axis(model, layer, keep):                         # removed rows of the next layer
+    m = model.copy()
+    m.W[layer], m.b[layer] = m.W[layer][keep], m.b[layer][keep]
+    m.W[layer + 1] = m.W[layer + 1][keep[: m.W[layer + 1].shape[0]]] if len(keep) <= m.W[layer + 1].shape[0] \
+        else m.W[layer + 1]
+    m.sizes[layer + 1] = int(np.sum(keep))
+    return m
+
+
+def _rm_in_place(model, layer, keep):                           # edits the given model
+    model.W[layer], model.b[layer] = model.W[layer][keep], model.b[layer][keep]
+    model.W[layer + 1] = model.W[layer + 1][:, keep]
+    model.sizes[layer + 1] = int(np.sum(keep))
+    return model
+
+
+def _rm_sizes_stale(model, layer, keep):                        # forgot to update sizes
+    m = P.remove_neurons(model, layer, keep)
+    m.sizes = list(model.sizes)
+    return m
+
+
+def _safe_strict(s, a, base, drop):                             # > instead of >=
+    best = 0.0
+    for si, ai in zip(s, a):
+        if not ai > base - drop:
+            break
+        best = si
+    return best
+
+
+def _safe_no_stop(s, a, base, drop):                            # keeps walking after a failure
+    ok = [si for si, ai in zip(s, a) if ai >= base - drop]
+    return max(ok) if ok else 0.0
+
+
+def _safe_first_fail(s, a, base, drop):                         # returns the first failing sparsity
+    for si, ai in zip(s, a):
+        if ai < base - drop:
+            return si
+    return s[-1]
+
+
+def _safe_index(s, a, base, drop):                              # returns an index
+    best = 0
+    for i, ai in enumerate(a):
+        if ai < base - drop:
+            break
+        best = i
+    return float(best)
+
+
+CHECKERS = {
+    "layer_sensitivity": (L.check_layer_sensitivity, P.layer_sensitivity,
+                          [_sens_all_layers, _sens_in_place, _sens_largest, _sens_off_by_one]),
+    "remove_neurons": (L.check_remove_neurons, P.remove_neurons,
+                       [_rm_no_next, _rm_no_bias, _rm_wrong_axis, _rm_in_place, _rm_sizes_stale]),
+    "largest_safe_sparsity": (L.check_largest_safe_sparsity, P.largest_safe_sparsity,
+                              [_safe_strict, _safe_no_stop, _safe_first_fail, _safe_index]),
+}
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_reference_passes(name):
+    check, ref, _ = CHECKERS[name]
+    v = check(ref)
+    assert v.passed, repr(v)
+
+
+@pytest.mark.parametrize("name, i", [(n, i) for n in CHECKERS for i in range(len(CHECKERS[n][2]))])
+def test_mutant_rejected(name, i):
+    check, _, mutants = CHECKERS[name]
+    v = check(mutants[i])
+    assert not v.passed and "✗" in repr(v) and ("Hint" in repr(v) or "in place" in repr(v)), repr(v)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_stub_is_not_done_yet(name):
+    v = CHECKERS[name][0](_stub)
+    assert not v.passed and "not done yet" in repr(v)
+
+
+def test_in_place_edit_is_named():
+    v = L.check_remove_neurons(_rm_in_place)
+    assert "changed the model" in repr(v)

@@ -1,0 +1,109 @@
+"""Lesson 06 checkers pass the reference and reject realistic wrong answers."""
+import numpy as np
+import pytest
+
+from course_lib import prune as P
+from course_lib.checks import lesson06 as L
+from course_lib.schedules import ConstantSparsity, PolynomialDecay
+
+
+def _stub(*a, **k):
+    raise NotImplementedError("Exercise 6.x")
+
+
+def _poly_ref(t, si, sf, b, e, pw):
+    return PolynomialDecay(si, sf, b, e, power=pw, frequency=1).sparsity(t)
+
+
+def _poly_no_clip(t, si, sf, b, e, pw):                       # forgot the clip to [0, 1]
+    p = (t - b) / (e - b)
+    return sf + (si - sf) * (1 - p) ** pw
+
+
+def _poly_swapped(t, si, sf, b, e, pw):                       # initial and final swapped
+    p = min(max((t - b) / (e - b), 0.0), 1.0)
+    return si + (sf - si) * (1 - p) ** pw
+
+
+def _poly_wrong_curve(t, si, sf, b, e, pw):                   # p**power instead of (1 - p)**power
+    p = min(max((t - b) / (e - b), 0.0), 1.0)
+    return si + (sf - si) * p ** pw
+
+
+def _poly_cubic_only(t, si, sf, b, e, pw):                    # ignores `power`
+    p = min(max((t - b) / (e - b), 0.0), 1.0)
+    return sf + (si - sf) * (1 - p) ** 3
+
+
+def _steps_from_0(b, e, f, n):                                # counts steps from 0
+    return [t for t in range(0, n) if ConstantSparsity(0.5, b, e, f).should_prune(t)]
+
+
+def _steps_mod_global(b, e, f, n):                            # t % f, not (t - begin) % f
+    return [t for t in range(1, n + 1) if t >= b and (t <= e or e == -1) and t % f == 0]
+
+
+def _steps_end_excluded(b, e, f, n):                          # < end
+    return [t for t in range(1, n + 1) if t >= b and (t < e or e == -1) and (t - b) % f == 0]
+
+
+def _steps_ignore_minus_1(b, e, f, n):                        # end = -1 taken literally
+    return [t for t in range(1, n + 1) if b <= t <= e and (t - b) % f == 0]
+
+
+def _width_with_biases(n_in, n_out, k, budget):              # counts biases too
+    h = 0
+    while P.dense_weight_count([n_in] + [h + 1] * k + [n_out]) + (h + 1) * k + n_out <= budget:
+        h += 1
+    return h
+
+
+def _width_first_over(n_in, n_out, k, budget):               # returns the first width over budget
+    return P.matching_width(n_in, n_out, k, budget) + 1
+
+
+def _width_one_layer(n_in, n_out, k, budget):                # ignores the h*h matrices
+    return int(budget // (n_in + n_out))
+
+
+def _width_rounded(n_in, n_out, k, budget):                  # nearest, not largest within budget
+    hs = np.arange(1, 500)
+    counts = np.array([P.dense_weight_count([n_in] + [h] * k + [n_out]) for h in hs])
+    return int(hs[np.argmin(np.abs(counts - budget))])
+
+
+CHECKERS = {
+    "polynomial_sparsity": (L.check_polynomial_sparsity, _poly_ref,
+                            [_poly_no_clip, _poly_swapped, _poly_wrong_curve, _poly_cubic_only]),
+    "update_steps": (L.check_update_steps, lambda b, e, f, n: P.update_steps(ConstantSparsity(0.5, b, e, f), n),
+                     [_steps_from_0, _steps_mod_global, _steps_end_excluded, _steps_ignore_minus_1]),
+    "matching_width": (L.check_matching_width, P.matching_width,
+                       [_width_with_biases, _width_first_over, _width_one_layer, _width_rounded]),
+}
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_reference_passes(name):
+    check, ref, _ = CHECKERS[name]
+    v = check(ref)
+    assert v.passed, repr(v)
+
+
+@pytest.mark.parametrize("name, i", [(n, i) for n in CHECKERS for i in range(len(CHECKERS[n][2]))])
+def test_mutant_rejected(name, i):
+    check, _, mutants = CHECKERS[name]
+    v = check(mutants[i])
+    assert not v.passed and "✗" in repr(v) and "Hint" in repr(v), repr(v)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_stub_is_not_done_yet(name):
+    v = CHECKERS[name][0](_stub)
+    assert not v.passed and "not done yet" in repr(v)
+
+
+def test_float64_solution_passes_float32_reference():
+    def f64(t, si, sf, b, e, pw):
+        p = np.clip((t - b) / (e - b), 0.0, 1.0)
+        return float(sf + (si - sf) * (1.0 - p) ** pw)
+    assert L.check_polynomial_sparsity(f64).passed
