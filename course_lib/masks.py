@@ -174,3 +174,39 @@ def apply_mask(w, mask):
     if m.dtype != bool and not np.isin(m, (0, 1)).all():
         raise ValueError("mask must be boolean or hold only 0 and 1")
     return np.where(m.astype(bool), w, np.zeros((), dtype=w.dtype))
+
+
+GRANULARITIES = ("element", "vector", "kernel", "channel", "filter")
+
+
+def granularity_mask(w, sparsity, granularity):
+    """Prune a conv weight (out, in, k_h, k_w) at one granularity, ranking groups by their L1 norm.
+
+    element: single weights; vector: rows of a kernel (1 x k_w); kernel: whole k_h x k_w kernels;
+    channel: an input channel of every filter (axis 1); filter: whole output filters (axis 0).
+    Mao et al. 2017, "Exploring the Granularity of Sparsity in CNNs", Fig. 1.
+    """
+    w = v.as_array(w, "w")
+    if w.ndim != 4:
+        raise ValueError(f"w must be a 4-d conv weight (out, in, k_h, k_w), got shape {w.shape}")
+    s = v.fraction(sparsity, "sparsity")
+    v.choice(granularity, "granularity", set(GRANULARITIES))
+    if granularity == "element":
+        return magnitude_mask(w, s)
+    if granularity in ("filter", "channel"):
+        return structured_mask(w, s, axis=0 if granularity == "filter" else 1, p=1)
+    groups = w.reshape(-1, w.shape[-1]) if granularity == "vector" else w.reshape(-1, w.shape[-2] * w.shape[-1])
+    return structured_mask(groups, s, axis=0, p=1).reshape(w.shape)
+
+
+def masked_update(w, grad, mask, lr):
+    """Take one SGD step that keeps pruned weights at zero: w' = m * (w - lr * (m * grad)).
+
+    Masking the gradient is what torch.nn.utils.prune gets by construction (weight = weight_orig * mask);
+    re-masking the weight after the step is what tfmot does before every forward pass.
+    """
+    w, grad = v.as_array(w, "w"), v.as_array(grad, "grad")
+    if grad.shape != w.shape:
+        raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
+    lr = v.fraction(lr, "lr", high=np.inf)
+    return apply_mask(w - lr * apply_mask(grad, mask), mask)
