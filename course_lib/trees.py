@@ -309,6 +309,7 @@ def majority_leaf_replacement(value, classes, y_node, subtree_pred):
         raise ValueError(f"y_node and subtree_pred must have the same shape, got {y_node.shape} "
                          f"and {subtree_pred.shape}")
     leaf_class = np.asarray(classes)[int(np.argmax(value.reshape(-1)))]
+    leaf_class = leaf_class.item() if isinstance(leaf_class, np.generic) else leaf_class   # a plain label
     return leaf_class, bool(np.sum(y_node != leaf_class) <= np.sum(y_node != subtree_pred))
 
 

@@ -1,0 +1,136 @@
+"""Lesson 01 checkers pass the reference (and a differently written correct solution), reject realistic
+wrong answers, and say "not done yet" to a stub."""
+import numpy as np
+import pytest
+
+from course_lib import trees
+from course_lib.checks import lesson01 as L
+
+
+def _stub(*a, **k):
+    raise NotImplementedError("Exercise 1.x")
+
+
+def _risks(tree, weighted=True):
+    w = tree.weighted_n_node_samples if weighted else tree.n_node_samples.astype(float)
+    return w * tree.impurity / w[0]
+
+
+def _alphas(tree, weighted=True, minus_one=1, over_leaves=True, leaf_value=np.inf, scale=True):
+    """A bottom-up g(t) (children have larger ids), with switches for the usual mistakes."""
+    R = _risks(tree, weighted) * (1.0 if scale else tree.weighted_n_node_samples[0])
+    Rb, n = np.where(tree.is_leaf, R, 0.0), tree.is_leaf.astype(int)
+    for t in range(tree.node_count - 1, -1, -1):
+        if not tree.is_leaf[t]:
+            a, b = tree.children_left[t], tree.children_right[t]
+            Rb[t] = Rb[a] + Rb[b] if over_leaves else R[a] + R[b]
+            n[t] = n[a] + n[b]
+    g = np.full(tree.node_count, float(leaf_value))
+    inner = ~tree.is_leaf
+    g[inner] = (R[inner] - Rb[inner]) / (n[inner] - minus_one)
+    return g
+
+
+def _link(g):
+    t = int(np.argmin(g))
+    return t, float(g[t])
+
+
+def _link_last_tie(g):
+    t = len(g) - 1 - int(np.argmin(g[::-1]))
+    return t, float(g[t])
+
+
+def _no_division(tree):
+    """The smallest gain R(t) - R(T_t), not divided by the leaves it removes."""
+    return _link(_alphas(tree) * _leaves_minus_one(tree))
+
+
+def _leaves_minus_one(tree):
+    n = tree.is_leaf.astype(int)
+    for t in range(tree.node_count - 1, -1, -1):
+        if not tree.is_leaf[t]:
+            n[t] = n[tree.children_left[t]] + n[tree.children_right[t]]
+    return np.maximum(n - 1, 1)
+
+
+def _majority_validation(value, classes, y, pred):
+    y, pred = np.asarray(y), np.asarray(pred)
+    if len(y):
+        labels, counts = np.unique(y, return_counts=True)
+        leaf = labels[np.argmax(counts)]
+    else:
+        leaf = np.asarray(classes)[int(np.argmax(value))]
+    return leaf, bool(np.sum(y != leaf) <= np.sum(y != pred))
+
+
+def _strict(value, classes, y, pred):
+    leaf = np.asarray(classes)[int(np.argmax(value))]
+    return leaf, bool(np.sum(np.asarray(y) != leaf) < np.sum(np.asarray(y) != np.asarray(pred)))
+
+
+def _last_on_tie(value, classes, y, pred):
+    value = np.asarray(value)
+    leaf = np.asarray(classes)[len(value) - 1 - int(np.argmax(value[::-1]))]
+    return leaf, bool(np.sum(np.asarray(y) != leaf) <= np.sum(np.asarray(y) != np.asarray(pred)))
+
+
+def _index_not_label(value, classes, y, pred):
+    leaf = int(np.argmax(value))
+    return leaf, bool(np.sum(np.asarray(y) != leaf) <= np.sum(np.asarray(y) != np.asarray(pred)))
+
+
+CHECKERS = {
+    "effective_alphas": (L.check_effective_alphas, trees.effective_alphas, _alphas, [
+        lambda t: _alphas(t, minus_one=0),                 # divides by |leaves|, not |leaves| - 1
+        lambda t: _alphas(t, weighted=False),              # sample counts instead of weights
+        lambda t: _alphas(t, over_leaves=False),           # R(T_t) from the two children only
+        lambda t: _alphas(t, leaf_value=0.0),              # leaves get 0, not inf
+        lambda t: _alphas(t, scale=False),                 # forgot to divide by w(root)
+    ]),
+    "weakest_link": (L.check_weakest_link, trees.weakest_link, lambda t: _link(_alphas(t)), [
+        lambda t: _link_last_tie(_alphas(t)),              # ties to the largest id (`<=` scan)
+        lambda t: _link(_alphas(t, minus_one=0)),          # divides by |leaves|
+        lambda t: _no_division(t),                         # smallest R(t) - R(T_t), no per-leaf division
+        lambda t: _link(np.where(np.arange(t.node_count) == 0, np.inf, _alphas(t))),   # never the root
+    ]),
+    "majority_leaf_replacement": (L.check_majority_leaf_replacement, trees.majority_leaf_replacement, None, [
+        _strict,                                           # prunes only if accuracy improves
+        _majority_validation,                              # leaf class from the validation labels
+        _last_on_tie,                                      # last class on a tie in the training weights
+        _index_not_label,                                  # returns the index, not the label
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_reference_passes(name):
+    check, ref, alternative, _ = CHECKERS[name]
+    v = check(ref)
+    assert v.passed, repr(v)
+    if alternative is not None:      # a correct solution summed in another order passes too
+        v = check(alternative)
+        assert v.passed, repr(v)
+
+
+@pytest.mark.parametrize("name, i", [(n, i) for n in CHECKERS for i in range(len(CHECKERS[n][3]))])
+def test_mutant_rejected(name, i):
+    check, _, _, mutants = CHECKERS[name]
+    v = check(mutants[i])
+    assert not v.passed and "✗" in repr(v) and "Hint" in repr(v), repr(v)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_stub_is_not_done_yet(name):
+    v = CHECKERS[name][0](_stub)
+    assert not v.passed and "not done yet" in repr(v)
+
+
+def test_in_place_change_is_reported():
+    def mutating(value, classes, y, pred):
+        out = trees.majority_leaf_replacement(value, classes, y, pred)
+        if isinstance(y, np.ndarray) and y.size:
+            y[0] = 99
+        return out
+    v = L.check_majority_leaf_replacement(mutating)
+    assert not v.passed and "in place" in repr(v)
