@@ -172,3 +172,38 @@ def sgd_epoch(model, X, y, loss="mse", lr=0.1, batch_size=32, rng=None, momentum
 def accuracy(model, X, y):
     """Return the fraction of argmax predictions equal to the labels y."""
     return float(np.mean(model.forward(X).argmax(axis=1) == np.asarray(y)))
+
+
+def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None):
+    """Train `model` in place with full-batch L-BFGS (scipy); return the final training loss.
+
+    `frozen` (bool over theta, the layout of `get_flat`) holds entries fixed, e.g. pruned weights at 0;
+    `stop_below` stops as soon as the loss falls below it (classic "train until the error is small").
+    Used to reach a minimum before second-order pruning (OBD/OBS assume one).
+    """
+    from scipy.optimize import minimize
+
+    v.choice(loss, "loss", set(LOSSES))
+    maxiter = v.integer(maxiter, "maxiter", minimum=1)
+    theta0 = model.get_flat()
+    free = np.ones(theta0.size, bool) if frozen is None else ~np.asarray(frozen, bool).reshape(-1)
+    if free.size != theta0.size:
+        raise ValueError(f"frozen must have {theta0.size} entries (one per parameter), got {free.size}")
+
+    def f(t):
+        theta = theta0.copy()
+        theta[free] = t
+        model.set_flat(theta)
+        value, g = model.flat_grad(X, y, loss)
+        return value, g[free]
+
+    def stop(intermediate_result):
+        if stop_below is not None and intermediate_result.fun < stop_below:
+            raise StopIteration
+
+    with np.errstate(over="ignore"):
+        r = minimize(f, theta0[free], jac=True, method="L-BFGS-B", callback=stop, options={"maxiter": maxiter})
+    theta = theta0.copy()
+    theta[free] = r.x
+    model.set_flat(theta)
+    return float(f(r.x)[0])

@@ -310,3 +310,19 @@ def test_validation_messages():
         so.lowest_saliency_mask(np.ones(3), 4)
     with pytest.raises(ValueError, match="removed must be a bool vector"):
         so.quadratic_loss_change(np.ones(2), np.eye(2), np.array([1, 0]))
+
+
+def test_fit_lbfgs_reaches_a_minimum_and_keeps_frozen_entries():
+    from course_lib.nn import fit_lbfgs
+    model, X, y = _problem([3, 4, 1], "tanh", "mse", n=30, seed=13)
+    frozen = np.zeros(model.n_params, bool)
+    frozen[[0, 5]] = True
+    before = model.get_flat()[frozen].copy()
+    L_start, g_start = model.flat_grad(X, y)
+    L = fit_lbfgs(model, X, y, maxiter=500, frozen=frozen)
+    L_end, g = model.flat_grad(X, y)
+    assert L == pytest.approx(L_end) and L < L_start
+    assert np.abs(g[~frozen]).max() < 1e-2 * np.abs(g_start).max()  # scipy's default tolerances
+    np.testing.assert_array_equal(model.get_flat()[frozen], before)
+    with pytest.raises(ValueError, match="frozen must have"):
+        fit_lbfgs(model, X, y, frozen=np.ones(3, bool))
