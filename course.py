@@ -82,7 +82,8 @@ def main(argv):
     if cmd == "start":
         first = [FIRST] if (ROOT / FIRST).exists() else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-        return _run([PY, "-m", "jupyter", "lab", *first, *root, *args], env=_env())
+        where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00
+        return _run([PY, "-m", "jupyter", "lab", *first, *where, *root, *args], env=_env())
     if cmd == "test":
         return _run([PY, "-m", "pytest", *args], env=_env())
     return _run([PY, tools[cmd], *args], env=_env())
