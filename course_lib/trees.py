@@ -53,6 +53,10 @@ class Tree:
     classes: object = None
     node_ids: np.ndarray = None
 
+    def __post_init__(self):
+        if self.node_ids is None:
+            object.__setattr__(self, "node_ids", np.arange(len(self.children_left)))
+
     @property
     def node_count(self):
         return len(self.children_left)
@@ -163,7 +167,11 @@ def collapse(tree, make_leaf):
     Nodes are renumbered in pre-order, left child first, exactly as scikit-learn's `_build_pruned_tree`.
     """
     tree = as_tree(tree)
-    make_leaf = np.asarray(make_leaf, dtype=bool) | tree.is_leaf
+    make_leaf = np.asarray(make_leaf, dtype=bool)
+    if make_leaf.shape != (tree.node_count,):
+        raise ValueError(f"make_leaf must have one entry per node, shape ({tree.node_count},), "
+                         f"got shape {make_leaf.shape}")
+    make_leaf = make_leaf | tree.is_leaf
     order, new_left, new_right, stack = [], [], [], [(0, -1, False)]
     while stack:
         t, parent, is_left = stack.pop()
@@ -277,6 +285,7 @@ def cost_complexity_pruning_path(estimator):
     Equal to scikit-learn's `estimator.cost_complexity_pruning_path(X, y)` on the training data of an
     estimator fitted with ccp_alpha=0: one entry per cut (tied links give repeated alphas), starting
     with (0, R(T)), ending with the root alone. impurities[k] = R(T_k) = sum of R(l) over the leaves.
+    As in scikit-learn, rounding can leave an alpha a hair below 0 (e.g. -3e-18) for a zero-gain split.
     """
     alphas, impurities, _ = _weakest_link_steps(as_tree(estimator))
     return alphas, impurities

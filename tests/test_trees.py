@@ -211,3 +211,5 @@ def test_bad_validation_data(fitted):
         weakest_link(prune_to_alpha(est, 1.0))
     with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 4\)"):
         as_tree(est).predict(X[0])
+    with pytest.raises(ValueError, match=r"make_leaf must have one entry per node"):
+        collapse(est, [True])
