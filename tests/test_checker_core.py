@@ -53,3 +53,9 @@ def test_exact_compare_rules():
     assert exact(3, 3) is None and exact(3, 3.0) is not None and exact(3, True) is not None
     assert exact((1, np.ones(2)), (1, np.ones(2))) is None
     assert allclose(1e-6)(1.0, 1.0 + 1e-7) is None and allclose(1e-6)(1.0, 1.1) is not None
+
+
+def test_string_arrays_are_fine_as_arguments():
+    labels = np.array(["cat", "dog", "cat"])
+    v = run_checks(lambda y: len(set(y.tolist())), lambda y: 2, [Case("labels", (labels,))], "9.2")
+    assert v.passed, repr(v)

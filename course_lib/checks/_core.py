@@ -84,7 +84,8 @@ def allclose(atol=1e-6, rtol=0.0):
 def _changed(before, after):
     """Return True if any array inside `after` differs from its snapshot in `before`."""
     if isinstance(before, np.ndarray):
-        return not np.array_equal(before, after, equal_nan=True)
+        nan_ok = before.dtype.kind in "fc"  # equal_nan fails on strings and objects
+        return not np.array_equal(before, after, equal_nan=nan_ok)
     if isinstance(before, dict):
         return any(_changed(before[k], after[k]) for k in before)
     if isinstance(before, (list, tuple)):
