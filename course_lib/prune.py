@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _validate as v
 from .masks import global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
-from .nn import MLP, accuracy, sgd_epoch
+from .nn import accuracy, sgd_epoch
 
 
 # --------------------------------------------------------------------------- training
@@ -305,4 +305,4 @@ def matching_width(n_in, n_out, n_hidden, budget):
 __all__ = ["train", "magnitude_masks", "with_masks", "prune_one_shot", "iterative_prune", "gradual_prune",
            "pruned_fraction", "update_steps", "contrib_update_steps", "layer_sensitivity",
            "sensitivity_analysis", "largest_safe_sparsity", "targets_from_sensitivity", "neuron_norms",
-           "remove_neurons", "prune_neurons", "dense_weight_count", "matching_width", "MLP"]
+           "remove_neurons", "prune_neurons", "dense_weight_count", "matching_width"]

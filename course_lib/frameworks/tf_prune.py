@@ -27,10 +27,9 @@ def to_keras(model):
 
 def wrappers(pruned):
     """Return the PruneLowMagnitude wrappers of a model made by prune_low_magnitude, in order."""
-    _, _, tfmot = import_tf()
-    cls = tfmot.sparsity.keras.PruneLowMagnitude if hasattr(tfmot.sparsity.keras, "PruneLowMagnitude") \
-        else type(pruned.layers[0])
-    return [layer for layer in pruned.layers if isinstance(layer, cls)]
+    import_tf()
+    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
+    return [layer for layer in pruned.layers if isinstance(layer, PruneLowMagnitude)]
 
 
 def tfmot_masks(pruned):
