@@ -83,7 +83,11 @@ def main(argv):
         first = [FIRST] if (ROOT / FIRST).exists() else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
         where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00
-        return _run([PY, "-m", "jupyter", "lab", *first, *where, *root, *args], env=_env())
+        cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, *args]
+        if os.name == "posix":  # become JupyterLab, so Ctrl+C and kill reach the server itself
+            os.chdir(ROOT)
+            os.execve(cmd[0], cmd, _env())
+        return _run(cmd, env=_env())
     if cmd == "test":
         return _run([PY, "-m", "pytest", *args], env=_env())
     return _run([PY, tools[cmd], *args], env=_env())

@@ -32,6 +32,7 @@ def test_csr_equals_scipy_and_round_trips(w):
 
 
 @pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 @pytest.mark.parametrize("w", EDGE[1:] + RANDOM, ids=lambda w: f"{w.shape}-nnz{np.count_nonzero(w)}")
 def test_csr_equals_torch_sparse_csr(w):
     from course_lib.frameworks import import_torch

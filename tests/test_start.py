@@ -46,6 +46,8 @@ def test_start_serves_jupyterlab_on_lesson_00(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    with socket.socket() as s:  # stopping the command stops the server (no orphaned JupyterLab)
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "JupyterLab still serves after the start command ended"
 
 
 def test_slide_extension_is_installed():

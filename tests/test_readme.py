@@ -1,0 +1,49 @@
+"""The README stays true: every quoted result is in its notebook's stored outputs; no placeholders left."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _squash(text):
+    return re.sub(r"\s+", " ", text)
+
+
+def _outputs(lesson):
+    path = next((ROOT / "notebooks").glob(f"{lesson}_*.ipynb"))
+    nb = json.loads(path.read_text())
+    texts = []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            texts.append("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")))
+    return _squash("\n".join(texts))
+
+
+def _result_rows():
+    section = README.split("## Results", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if re.match(r"\| \d\d \|", line)]
+
+
+def test_results_table_has_rows_for_every_finished_lesson():
+    lessons = {row[2:4] for row in _result_rows()}
+    done = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert done and done <= lessons, f"lessons without a results row: {sorted(done - lessons)}"
+
+
+@pytest.mark.parametrize("row", _result_rows(), ids=lambda r: r[2:4] + ":" + r.split("|")[2].strip()[:40])
+def test_every_quoted_result_is_in_the_notebook(row):
+    lesson = row[2:4]
+    measured = row.split("|")[3]
+    quotes = re.findall(r"`([^`]+)`", measured)
+    assert quotes, "a result row must quote the notebook's output"
+    out = _outputs(lesson)
+    for q in quotes:
+        assert _squash(q) in out, f"README quotes {q!r}, which notebook {lesson} no longer prints"
+
+
+def test_no_placeholders_left():
+    assert not re.findall(r"\b(?:STATUS_\d\d|RESULTS_TABLE|MODULES_MORE|BENCH_TABLE|SETUP_SECONDS|TEST_SECONDS)\b", README)
