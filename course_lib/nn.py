@@ -13,7 +13,8 @@ from . import _validate as v
 ACTIVATIONS = {
     "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
     "tanh": (np.tanh, lambda z, a: 1.0 - a ** 2),
-    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda z, a: a * (1.0 - a)),
+    # clip: exp(-z) overflows below z = -709; the clipped value differs from 0 by < 1e-217
+    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))), lambda z, a: a * (1.0 - a)),
     "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
 }
 

@@ -36,3 +36,15 @@ def test_no_widget_progress_bars_and_tf_through_course_lib(path):
     if "import tensorflow" in text:
         assert text.index("import course_lib") < text.index("import tensorflow"), \
             "import course_lib (which sets TF_USE_LEGACY_KERAS=1) before tensorflow"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_no_framework_log_noise_in_stored_outputs(path):
+    """stderr may hold tqdm progress bars only: no TensorFlow/absl/oneDNN notices, no warnings."""
+    import re
+    bar = re.compile(r"^\s*$|\d+%\|.*\|")
+    for cell in json.loads(path.read_text())["cells"]:
+        for o in cell.get("outputs", []):
+            if o.get("name") == "stderr":
+                noisy = [ln for ln in "".join(o["text"]).replace("\r", "\n").split("\n") if not bar.search(ln)]
+                assert not noisy, f"{path.name}: stderr noise in a stored output: {noisy[:2]}"

@@ -1,5 +1,6 @@
 """Execute notebooks with the current environment (shared by execute, benchmark and tests)."""
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def execute(path, write=False, timeout=600):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
-    client.execute()
+    client.execute(stderr=subprocess.DEVNULL)  # the kernel process's own log lines, not cell outputs
     seconds = time.perf_counter() - t0
     if write:
         nbformat.write(nb, path)

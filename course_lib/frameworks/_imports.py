@@ -3,9 +3,30 @@
 TensorFlow: tfmot 0.8 needs Keras 2, i.e. the `tf_keras` package, selected by TF_USE_LEGACY_KERAS=1
 set BEFORE TensorFlow is first imported (course_lib's __init__ sets it). Use `keras = tf_keras`.
 """
+import contextlib
 import logging
 import os
+import sys
 import warnings
+
+
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Send what C++ code writes to file descriptor 2 (absl, oneDNN, XNNPACK notices) to /dev/null.
+
+    TensorFlow prints these while loading, before TF_CPP_MIN_LOG_LEVEL takes effect; in a notebook they
+    would appear as red stderr text. Python's own warnings and errors still show after the block.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def import_tf(seed=None):
@@ -20,9 +41,10 @@ def import_tf(seed=None):
                            "before tensorflow, or set it in the shell")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(tensorflow|tf_keras|keras).*")
-    import tensorflow as tf
-    import tf_keras
-    import tensorflow_model_optimization as tfmot
+    with quiet_native_logs():
+        import tensorflow as tf
+        import tf_keras
+        import tensorflow_model_optimization as tfmot
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
@@ -35,6 +57,7 @@ def import_tf(seed=None):
 def import_torch(seed=None, threads=None):
     """Return torch, seeded if `seed` is given, with deterministic kernels and quiet warnings."""
     warnings.filterwarnings("ignore", category=UserWarning, module=r"torch.*")
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")  # raised at the caller
     import torch
 
     if threads is not None:
