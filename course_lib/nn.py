@@ -158,16 +158,26 @@ def sgd_epoch(model, X, y, loss="mse", lr=0.1, batch_size=32, rng=None, momentum
     losses = []
     for start in range(0, len(X), batch_size):
         idx = order[start:start + batch_size]
-        value, dW, db = model.loss_and_grads(X[idx], y[idx], loss)
-        losses.append(value)
-        for l in range(len(model.W)):
-            for name, g in (("W", dW[l]), ("b", db[l])):
-                vel = state.get((name, l), 0.0) * momentum - lr * g
-                state[(name, l)] = vel
-                getattr(model, name)[l] = getattr(model, name)[l] + vel
-            if model.masks[l] is not None:
-                model.W[l] = model.W[l] * model.masks[l]
+        losses.append(sgd_step(model, X[idx], y[idx], loss, lr, momentum, state))
     return float(np.mean(losses))
+
+
+def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
+    """Take one (momentum) SGD step on a batch and return its loss; masked weights stay exactly 0.
+
+    v <- momentum * v - lr * g;  theta <- theta + v;  W <- W * m
+    (Polyak 1964 momentum; equal to torch.optim.SGD(momentum=...) while lr is constant)
+    """
+    state = {} if state is None else state
+    value, dW, db = model.loss_and_grads(Xb, yb, loss)
+    for l in range(len(model.W)):
+        for name, g in (("W", dW[l]), ("b", db[l])):
+            vel = state.get((name, l), 0.0) * momentum - lr * g
+            state[(name, l)] = vel
+            getattr(model, name)[l] = getattr(model, name)[l] + vel
+        if model.masks[l] is not None:
+            model.W[l] = model.W[l] * model.masks[l]
+    return value
 
 
 def accuracy(model, X, y):

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _validate as v
 from .masks import global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
-from .nn import accuracy, sgd_epoch
+from .nn import accuracy, sgd_epoch, sgd_step
 
 
 # --------------------------------------------------------------------------- training
@@ -100,19 +100,6 @@ def iterative_prune(model, X, y, sparsities, epochs, scope="layer", layers=None,
 
 
 # --------------------------------------------------------------------------- gradual (schedule-driven)
-def _sgd_step(model, Xb, yb, loss, lr, momentum, state):
-    """One masked SGD step on a batch (the inner loop of course_lib.nn.sgd_epoch); return the loss."""
-    value, dW, db = model.loss_and_grads(Xb, yb, loss)
-    for l in range(len(model.W)):
-        for name, g in (("W", dW[l]), ("b", db[l])):
-            vel = state.get((name, l), 0.0) * momentum - lr * g
-            state[(name, l)] = vel
-            getattr(model, name)[l] = getattr(model, name)[l] + vel
-        if model.masks[l] is not None:
-            model.W[l] = model.W[l] * model.masks[l]
-    return value
-
-
 def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0,
                   loss="cross_entropy", rule="tfmot", layers=None):
     """Train a copy of `model` while a schedule raises its sparsity; return (model, history).
@@ -138,7 +125,7 @@ def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum
                     model.masks[l], model.W[l] = m, model.W[l] * m
                 history.append((step, s, pruned_fraction(model, layers)))
             idx = order[start:start + batch_size]
-            _sgd_step(model, X[idx], y[idx], loss, lr, momentum, state)
+            sgd_step(model, X[idx], y[idx], loss, lr, momentum, state)
     return model, history
 
 
