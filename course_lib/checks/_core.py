@@ -29,6 +29,9 @@ class Verdict:
 
 
 def _show(x):
+    if isinstance(x, tuple) and any(isinstance(i, np.ndarray) for i in x):  # e.g. (data, indices, indptr)
+        return "(" + ", ".join(np.array2string(i, precision=4, threshold=12, edgeitems=3, separator=", ")
+                               if isinstance(i, np.ndarray) else _show(i) for i in x) + ")"
     if isinstance(x, np.ndarray):
         return f"array(shape={x.shape}, dtype={x.dtype}):\n" + np.array2string(
             x, precision=4, threshold=60, edgeitems=3, suppress_small=True)
