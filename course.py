@@ -63,6 +63,8 @@ def setup():
 def _env():
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
     env["PATH"] = str(PY.parent) + os.pathsep + env.get("PATH", "")
+    # this checkout's course_lib first, whatever an editable install elsewhere points at
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
