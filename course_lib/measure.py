@@ -106,3 +106,27 @@ def time_it(fn, *args, warmup=5, repeat=50, number=1):
             fn(*args)
         samples.append((time.perf_counter() - t0) / number)
     return Timing(samples)
+
+
+def mean_std(values, digits=3, unit="seeds"):
+    """Format repeated measurements the one way the course prints them: '0.972 ± 0.003 (3 seeds)'.
+
+    ± is the SAMPLE standard deviation (ddof=1, the unbiased variance estimate); one value gives ± 0.
+    """
+    x = as_array(values, "values").astype(float).reshape(-1)
+    digits = integer(digits, "digits", minimum=0)
+    std = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
+    return f"{float(np.mean(x)):.{digits}f} ± {std:.{digits}f} ({x.size} {unit})"
+
+
+def agreement(a, b, tol, name="max |difference|"):
+    """Say whether two results agree within a named tolerance: 'max |difference| < 1e-10: True'.
+
+    Prints the verdict, never the raw round-off (which differs between BLAS kernels and CPUs).
+    """
+    a, b = as_array(a, "a").astype(float), as_array(b, "b").astype(float)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
+        raise ValueError(f"tol must be a number > 0, got {tol!r}")
+    return f"{name} < {tol:g}: {bool(np.max(np.abs(a - b)) < tol)}"
