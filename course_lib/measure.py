@@ -116,6 +116,7 @@ def mean_std(values, digits=3, unit="seeds"):
     x = as_array(values, "values").astype(float).reshape(-1)
     digits = integer(digits, "digits", minimum=0)
     std = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
+    unit = unit[:-1] if x.size == 1 and unit.endswith("s") else unit
     return f"{float(np.mean(x)):.{digits}f} ± {std:.{digits}f} ({x.size} {unit})"
 
 
