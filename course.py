@@ -10,14 +10,18 @@ More, for lecturers and contributors:
     python3 course.py student                  # regenerate the student copies in notebooks/student/
     python3 course.py bench                    # seconds per notebook and the total
     python3 course.py slides [NOTEBOOK ...]    # export reveal.js decks into slides/
+    python3 course.py portability [NOTEBOOK ...]  # nbval under other BLAS kernels, threads, torch dispatch
 
 Set-up is idempotent: a virtual environment in .venv is created once and re-installed only when
 pyproject.toml changes (its hash is kept in .venv/.course-installed).
 """
 import hashlib
 import os
+import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -74,7 +78,8 @@ def main(argv):
         print(__doc__)
         return 0
     tools = {"execute": "tools/execute_notebooks.py", "student": "tools/make_student_copies.py",
-             "bench": "tools/benchmark.py", "slides": "tools/export_slides.py"}
+             "bench": "tools/benchmark.py", "slides": "tools/export_slides.py",
+             "portability": "tools/portability.py"}
     if cmd not in ("start", "test", "setup", *tools):
         print(__doc__)
         return 2
@@ -90,9 +95,42 @@ def main(argv):
             os.chdir(ROOT)
             os.execve(cmd[0], cmd, _env())
         return _run(cmd, env=_env())
-    if cmd == "test":
-        return _run([PY, "-m", "pytest", *args], env=_env())
-    return _run([PY, tools[cmd], *args], env=_env())
+    with _own_tmpdir() as tmp:  # TensorFlow's autograph writes files to the temp folder: keep them in ours
+        env = dict(_env(), TMPDIR=tmp, TEMP=tmp, TMP=tmp)
+        if cmd == "test":
+            _other_blas_kernel(env)
+            return _run([PY, "-m", "pytest", *args], env=env)
+        return _run([PY, tools[cmd], *args], env=env)
+
+
+class _own_tmpdir:
+    """A temporary folder for one command, removed afterwards (no litter in the system temp folder)."""
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="course-")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _other_blas_kernel(env):
+    """Run the tests with a BLAS kernel OTHER than the one that recorded the notebooks' outputs.
+
+    A notebook whose printed results depend on the kernel then fails where it was written, not on
+    a student's machine (docs/portability.md). Skipped if OPENBLAS_CORETYPE is set or off x86-64.
+    """
+    if "OPENBLAS_CORETYPE" in env or env.get("COURSE_KEEP_BLAS") or platform.machine().lower() not in ("x86_64", "amd64"):
+        return
+    sys.path.insert(0, str(ROOT / "tools"))
+    from cpu import recorded_kernels, runnable_kernels
+
+    same = {"Zen": "Haswell"}  # OpenBLAS's Zen target uses the Haswell kernels
+    used = {same.get(k, k) for k in recorded_kernels()}
+    other = next((k for k in runnable_kernels() if same.get(k, k) not in used), None)
+    if other:
+        env["OPENBLAS_CORETYPE"] = other
+        _say(f"BLAS kernel for this run: {other} (the notebooks were recorded with {', '.join(sorted(used)) or '?'})")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ def fraction(x, name, low=0.0, high=1.0, high_inclusive=True):
 
 def real(x, name, low=None, high=None, low_inclusive=True, high_inclusive=True):
     """Check that `x` is a finite real number within the given bounds and return it as float."""
-    lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low}"
-    hi = "inf)" if high is None else f"{high}" + ("]" if high_inclusive else ")")
+    lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
+    hi = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a real number in {lo}, {hi}, got {type(x).__name__}")
     x = float(x)

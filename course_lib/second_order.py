@@ -179,37 +179,36 @@ def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     return np.concatenate(parts)
 
 
-def woodbury_update(h_inv, x, P):
-    """Return H_{m+1}^-1 = H_m^-1 - (H_m^-1 x x^T H_m^-1) / (P + x^T H_m^-1 x).
+def woodbury_update(h_inv, x, n_samples):
+    """Return H_{m+1}^-1 = H_m^-1 - (H_m^-1 x x^T H_m^-1) / (n_samples + x^T H_m^-1 x).
 
-    One step of Hassibi & Stork (1993, eq. 8): adds x x^T / P to H (Sherman-Morrison identity).
+    One step of Hassibi & Stork (1993, eq. 8), who call the sample count P: adds x x^T / n_samples
+    to H (the Sherman-Morrison identity).
     """
     h_inv = v.as_array(h_inv, "h_inv").astype(float)
     x = v.as_array(x, "x").astype(float).reshape(-1)
     if h_inv.shape != (x.size, x.size):
         raise ValueError(f"h_inv must have shape ({x.size}, {x.size}) to match x, got {h_inv.shape}")
-    v.fraction(P, "P", low=1e-300, high=np.inf)
+    n_samples = v.real(n_samples, "n_samples", low=0.0, low_inclusive=False)
     hx = h_inv @ x
-    return h_inv - np.outer(hx, hx) / (P + x @ hx)
+    return h_inv - np.outer(hx, hx) / (n_samples + x @ hx)
 
 
 def inverse_hessian_woodbury(grads, alpha):
-    """Return H^-1 for H = alpha I + (1/P) sum_m x_m x_m^T, built one row x_m of `grads` at a time.
+    """Return H^-1 for H = alpha I + (1/n) sum_m x_m x_m^T, built one row x_m of `grads` at a time.
 
-    H_0^-1 = I / alpha, then `woodbury_update` with P = number of rows (Hassibi & Stork 1993, eq. 8-9).
-    Cost O(P n^2) instead of forming H and inverting it in O(n^3).
+    H_0^-1 = I / alpha, then `woodbury_update` with n = the number of rows (Hassibi & Stork 1993,
+    eq. 8-9). Cost O(n p^2) for p parameters instead of forming H and inverting it in O(p^3).
     """
     grads = v.as_array(grads, "grads").astype(float)
     if grads.ndim != 2:
-        raise ValueError(f"grads must be a 2-d array (P samples x n parameters), got shape {grads.shape}")
-    alpha = v.fraction(alpha, "alpha", low=0.0, high=np.inf)
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0 (H_0 = alpha I must be invertible), got {alpha}")
-    P, n = grads.shape
-    h_inv = np.eye(n) / alpha
+        raise ValueError(f"grads must be a 2-d array (n samples x p parameters), got shape {grads.shape}")
+    alpha = v.real(alpha, "alpha", low=0.0, low_inclusive=False)
+    n_samples, p = grads.shape
+    h_inv = np.eye(p) / alpha
     for x in grads:
         hx = h_inv @ x
-        h_inv -= np.outer(hx, hx) / (P + x @ hx)
+        h_inv -= np.outer(hx, hx) / (n_samples + x @ hx)
     return h_inv
 
 

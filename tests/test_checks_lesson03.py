@@ -34,11 +34,37 @@ MASK_MUTANTS = {
     "ties: later first": lambda s, k: ~np.isin(np.arange(len(s)),
                                               (len(s) - 1 - np.argsort(s[::-1], kind="stable"))[:k]),
     "True marks removed": lambda s, k: np.isin(np.arange(len(s)), np.argsort(s, kind="stable")[:k]),
+    "unstable argsort": (lambda s, k: ~np.isin(np.arange(len(s)), np.argsort(s)[:k]), "not stable"),
+}
+
+QUAD = np.array([[0.05, 0.052, 0.06], [0.03, 0.031, 0.02], [0.08, 0.07, 0.09]])  # full quadratic is closer
+QUAD_DIAG = QUAD[:, [0, 2, 1]]  # the same numbers with the two predictions swapped: diagonal is closer
+
+
+def _predictor_check(quad):
+    def check(fn):
+        return chk.check_better_predictor(fn, quad)
+    check.__name__ = "check_better_predictor"
+    return check
+
+
+PREDICTOR_MUTANTS = {
+    "the other prediction": (lambda q: "diagonal", "the other one"),
+    "compares mean predictions, not errors": lambda q: "full quadratic" if abs(q[:, 1].mean() - q[:, 0].mean())
+    > abs(q[:, 2].mean() - q[:, 0].mean()) else "diagonal",
+    "not one of the two answers": lambda q: "OBD",
 }
 
 CHECKS = [(chk.check_obd_saliency, so.obd_saliency, OBD_MUTANTS),
           (chk.check_quadratic_loss_change, so.quadratic_loss_change, QUAD_MUTANTS),
-          (chk.check_lowest_saliency_mask, so.lowest_saliency_mask, MASK_MUTANTS)]
+          (chk.check_lowest_saliency_mask, so.lowest_saliency_mask, MASK_MUTANTS),
+          (_predictor_check(QUAD), chk.better_predictor, PREDICTOR_MUTANTS)]
+
+
+def test_the_interpretation_follows_the_measurements():
+    assert chk.better_predictor(QUAD) == "full quadratic" and chk.better_predictor(QUAD_DIAG) == "diagonal"
+    assert chk.check_better_predictor(lambda q: "diagonal", QUAD_DIAG).passed
+    assert not chk.check_better_predictor(lambda q: "full quadratic", QUAD_DIAG).passed
 
 
 test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker_tests(

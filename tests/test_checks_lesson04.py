@@ -12,7 +12,7 @@ def _safe(d):
 
 SAL_MUTANTS = {
     "diagonal of H^-1 inverted (OBD-like)": lambda w, hi: w ** 2 * np.diag(hi) / 2,
-    "forgets the 2": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / _safe(np.diag(hi)), np.inf),
+    "forgets the 2": (lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / _safe(np.diag(hi)), np.inf), "factor 2"),
     "|w| instead of w^2": lambda w, hi: np.where(np.diag(hi) > 0, np.abs(w) / (2 * _safe(np.diag(hi))), np.inf),
     "removed weights get 0, not inf": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / (2 * _safe(np.diag(hi))), 0.0),
     "row sums instead of the diagonal": lambda w, hi: np.where(np.diag(hi) > 0, w ** 2 / (2 * _safe(hi.sum(1))), np.inf),
@@ -42,6 +42,10 @@ UPD_MUTANTS = {
                                                                 _upd(w, hi, q)[1]),
     "dw scaled by w_q**2, not w_q": lambda w, hi, q: _upd(w * np.where(np.arange(len(w)) == q, w, 1.0), hi, q),
     "changes w in place": _in_place_update,
+    "no exact zeros (formulas only)": (lambda w, hi, q: (w - w[q] / hi[q, q] * hi[:, q],
+                                                         hi - np.outer(hi[:, q], hi[q, :]) / hi[q, q]), "exactly 0"),
+    "zeros w_new[q] but not row/column q": (lambda w, hi, q: (_upd(w, hi, q)[0],
+                                                              hi - np.outer(hi[:, q], hi[q, :]) / hi[q, q]), "exactly 0"),
 }
 
 

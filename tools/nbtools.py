@@ -7,6 +7,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from cpu import blas_kernel, cpu_flags, recorded_kernels, runnable_kernels  # noqa: F401 (re-exported)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -28,6 +30,7 @@ def execute(path, write=False, timeout=600):
     client.execute(stderr=subprocess.DEVNULL)  # the kernel process's own log lines, not cell outputs
     seconds = time.perf_counter() - t0
     if write:
+        nb.metadata.setdefault("course", {})["blas_kernel"] = blas_kernel()  # which kernel recorded the outputs
         nbformat.write(nb, path)
     return nb, seconds
 

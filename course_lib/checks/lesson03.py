@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import second_order as so
-from ._core import Case, allclose, exact, run_checks
+from ._core import Case, Mistake, allclose, exact, run_checks
 
 
 def _spd(n, seed):
@@ -58,5 +58,40 @@ def check_lowest_saliency_mask(fn):
         Case("remove none", (np.array([1.0, 2.0]), 0), hint="k = 0 keeps every weight."),
         Case("remove all", (np.array([1.0, 2.0, 0.0]), 3), hint="k = len(s) removes every weight."),
         Case("random, 30 saliencies", (rng.random(30), 11), hint="exactly k entries are False."),
+        Case("many ties, 20 saliencies", (np.repeat([1.0, 0.5, 2.0], [6, 9, 5]), 7),
+             hint="ties go by position: the earlier weight goes first (np.argsort(s, kind='stable'))."),
+        Case("random ties, 40 saliencies", (rng.integers(0, 3, 40).astype(float), 15),
+             hint="ties go by position: the earlier weight goes first (np.argsort(s, kind='stable'))."),
     ]
-    return run_checks(fn, so.lowest_saliency_mask, cases, "3.3", compare=exact)
+    unstable = Mistake(lambda s, k: ~np.isin(np.arange(len(s)), np.argsort(s)[:k]),
+                       "np.argsort's default sort is not stable: tied saliencies come out in no fixed order. "
+                       "Use np.argsort(s, kind='stable') so the earlier weight goes first.")
+    return run_checks(fn, so.lowest_saliency_mask, cases, "3.3", compare=exact, mistakes=(unstable,))
+
+
+def better_predictor(quad):
+    """Return 'full quadratic' or 'diagonal': the prediction with the smaller mean |error| over the seeds.
+
+    quad: rows (actual increase, full quadratic prediction, diagonal prediction), one per seed.
+    """
+    q = np.asarray(quad, dtype=float)
+    err = np.abs(q[:, 1:] - q[:, :1]).mean(axis=0)
+    return "full quadratic" if err[0] <= err[1] else "diagonal"
+
+
+def check_better_predictor(fn, quad):
+    """Check the student's reading of the notebook's own 25%-deletion measurements (`quad`)."""
+    expected = better_predictor(quad)
+    other = "diagonal" if expected == "full quadratic" else "full quadratic"
+    cases = [Case("the measurements printed above (OBD's 25% deletion set, every seed)", (np.asarray(quad),),
+                  hint="for each seed compare |prediction - actual| for both predictions, then average over "
+                       "the seeds; answer 'full quadratic' or 'diagonal'.")]
+
+    def compare(e, got):
+        if not isinstance(got, str) or got.strip().lower() not in ("full quadratic", "diagonal"):
+            return f"answer 'full quadratic' or 'diagonal', got {got!r}"
+        return None if got.strip().lower() == e else "that is not what the measurements say"
+
+    wrong = Mistake(lambda q: other, f"'{other}' is the other one: look at the mean |prediction - actual| "
+                                     "over the seeds, not at one seed or at the mean predictions alone.")
+    return run_checks(fn, lambda q: expected, cases, "3.4", compare=compare, mistakes=(wrong,))
