@@ -351,7 +351,9 @@ def prune_sequence(model, X, y, method, n_remove=None, loss="mse", alpha=1e-6, p
             s_all = obs_saliency(theta[free], h_inv)
             pos = np.searchsorted(free, cand)
             s = s_all[pos]
-        j = int(np.argmin(s))
+        # saliencies within round-off of 0 (below 1e-12 of the largest) tie at 0, and ties go to the first
+        # candidate: otherwise which of several 'free' weights goes first would depend on the CPU's rounding
+        j = int(np.argmin(np.where(s <= 1e-12 * np.max(np.abs(s)), 0.0, s)))
         q = int(cand[j])
         if method == "obs":
             w_free, _ = obs_update(theta[free], h_inv, int(pos[j]))
