@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtools import ROOT, cpu_flags, runnable_kernels, source_notebooks  # noqa: E402
 
-KERNELS = ["Haswell", "SkylakeX", "Zen"]
+KERNELS = ["Haswell", "SkylakeX", "Zen", "Sandybridge"]  # Sandybridge: no FMA, rounds differently
 THREADS = [1, 2]
 
 
