@@ -99,14 +99,38 @@ def _safe_index(s, a, base, drop):                              # returns an ind
     return float(best)
 
 
+def _sens_tfmot(model, layer, sparsities, X, y):                # tfmot's counting rule
+    return P.layer_sensitivity(model, layer, sparsities, X, y, rule="tfmot")
+
+
+CURVES = np.array([[0.9, 0.8, 0.5], [0.96, 0.9, 0.7], [0.95, 0.94, 0.9]])  # layer 0 the most sensitive, 2 the most robust
+CURVES_2 = CURVES[[1, 2, 0]]                                                  # now layer 2 is
+
+
+def _sensitive_check(curves):
+    def check_most_sensitive_layer(fn):
+        return L.check_most_sensitive_layer(fn, curves)
+    return check_most_sensitive_layer
+
+
 CHECKERS = {
     "layer_sensitivity": (L.check_layer_sensitivity, P.layer_sensitivity,
-                          [_sens_all_layers, _sens_in_place, _sens_largest, _sens_off_by_one]),
+                          {"all layers": _sens_all_layers, "in place": _sens_in_place, "largest": _sens_largest,
+                           "off by one": _sens_off_by_one, "tfmot rule": (_sens_tfmot, "tfmot's counting rule")}),
     "remove_neurons": (L.check_remove_neurons, P.remove_neurons,
                        [_rm_no_next, _rm_no_bias, _rm_wrong_axis, _rm_in_place, _rm_sizes_stale]),
     "largest_safe_sparsity": (L.check_largest_safe_sparsity, P.largest_safe_sparsity,
                               [_safe_strict, _safe_no_stop, _safe_first_fail, _safe_index]),
+    "most_sensitive_layer": (_sensitive_check(CURVES), L.most_sensitive_layer,
+                             {"argmax": (lambda c: int(np.argmax(c.mean(axis=1))), "ROBUST"),
+                              "counts from 1": (lambda c: L.most_sensitive_layer(c) + 1, "from 0"),
+                              "a string": lambda c: "W1"}),
 }
+
+
+def test_the_interpretation_follows_the_measurements():
+    assert L.most_sensitive_layer(CURVES) == 0 and L.most_sensitive_layer(CURVES_2) == 2
+    assert L.check_most_sensitive_layer(lambda c: 2, CURVES_2).passed
 
 
 test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker_tests(CHECKERS, in_place_ok=True)

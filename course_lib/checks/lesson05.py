@@ -2,8 +2,8 @@
 import numpy as np
 
 from .. import prune
-from ..nn import MLP
-from ._core import Case, allclose, exact, run_checks
+from ..nn import MLP, train
+from ._core import Case, Mistake, allclose, exact, run_checks
 
 
 class ModelChanged(Exception):
@@ -33,7 +33,7 @@ def _trained_mlp(sizes, seed, act="relu"):
     X = rng.normal(size=(80, sizes[0]))
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int) * (sizes[-1] > 2)
     model = MLP(list(sizes), activation=act, seed=seed)
-    prune.train(model, X, y, epochs=8, lr=0.1, seed=seed)
+    train(model, X, y, epochs=8, lr=0.1, seed=seed)
     return model, X, y
 
 
@@ -49,7 +49,12 @@ def check_layer_sensitivity(fn):
              Case("output layer, tanh network", (m2, 1, [0.25, 0.5, 0.75], X2, y2), hint=hint),
              Case("sparsity 0 changes nothing", (m2, 0, [0.0], X2, y2),
                   hint="at s = 0 the accuracy is the unpruned model's")]
-    return run_checks(_guard(fn), prune.layer_sensitivity, cases, "5.1", compare=allclose(1e-12))
+    tfmot = Mistake(lambda model, layer, sparsities, X, y: prune.layer_sensitivity(model, layer, sparsities, X, y,
+                                                                                 rule="tfmot"),
+                    "these are the accuracies of tfmot's counting rule (keep round(n(1 - s)) plus ties); the "
+                    "exercise uses torch's: prune exactly round(s * n) weights, i.e. magnitude_mask(w, s) "
+                    "with its default rule='torch'.")
+    return run_checks(_guard(fn), prune.layer_sensitivity, cases, "5.1", compare=allclose(1e-12), mistakes=(tfmot,))
 
 
 class _Summary:
@@ -117,3 +122,21 @@ def check_largest_safe_sparsity(fn):
                   hint="return 0.0 when no sparsity is safe"),
              Case("all safe", (sp, [1.0, 1.0, 1.0, 1.0], 1.0, 0.0), hint="return the sparsity, not its index")]
     return run_checks(fn, prune.largest_safe_sparsity, cases, "5.3", compare=allclose(1e-12))
+
+
+def most_sensitive_layer(curves):
+    """Return the index (from 0) of the layer whose sensitivity curve has the lowest mean accuracy."""
+    return int(np.argmin(np.asarray(curves, dtype=float).mean(axis=1)))
+
+
+def check_most_sensitive_layer(fn, curves):
+    """Exercise 5.4: read the notebook's own sensitivity curves (one row per layer)."""
+    curves = np.asarray(curves, dtype=float)
+    cases = [Case("the sensitivity curves measured above (one row per layer)", (curves,),
+                  hint="average each layer's row of validation accuracies, then take the layer with the LOWEST "
+                       "mean; layers count from 0 like model.W")]
+    wrong = [Mistake(lambda c: int(np.argmax(np.asarray(c).mean(axis=1))),
+                     "that is the most ROBUST layer (highest mean accuracy); the most sensitive loses the most."),
+             Mistake(lambda c: most_sensitive_layer(c) + 1,
+                     "count layers from 0, like model.W: W1 is layer 0.")]
+    return run_checks(fn, most_sensitive_layer, cases, "5.4", compare=exact, mistakes=wrong)
