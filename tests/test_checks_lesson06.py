@@ -75,7 +75,19 @@ CHECKERS = {
                      [_steps_from_0, _steps_mod_global, _steps_end_excluded, _steps_ignore_minus_1]),
     "matching_width": (L.check_matching_width, P.matching_width,
                        [_width_with_biases, _width_first_over, _width_one_layer, _width_rounded]),
+    "reached_sparsity": (L.check_reached_sparsity, L.reached_sparsity,
+                         {"the curve at n_steps": (lambda sch, n: float(sch.sparsity(n)), "update steps"),
+                          "the final target": (lambda sch, n: float(sch.sparsity(10 ** 9)), "final sparsity"),
+                          "the first update, not the last": lambda sch, n: (float(sch.sparsity(P.update_steps(sch, n)[0]))
+                                                                            if P.update_steps(sch, n) else 0.0),
+                          "None when nothing pruned": lambda sch, n: (float(sch.sparsity(P.update_steps(sch, n)[-1]))
+                                                                      if P.update_steps(sch, n) else None)}),
 }
+
+
+def test_the_tutorial_run_stops_far_below_its_target():
+    sched = L.PolynomialDecay(0.0, 0.75, begin_step=1000, end_step=5000, frequency=100)
+    assert 0.25 < L.reached_sparsity(sched, 1600) < 0.35
 
 
 test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker_tests(CHECKERS)

@@ -1,7 +1,7 @@
 """Checkers for lesson 06 (gradual pruning). References come from course_lib.schedules and .prune."""
 from .. import prune
 from ..schedules import ConstantSparsity, PolynomialDecay
-from ._core import Case, allclose, exact, run_checks
+from ._core import Case, Mistake, allclose, exact, run_checks
 
 
 def _poly(step, initial, final, begin, end, power):
@@ -50,3 +50,30 @@ def check_matching_width(fn):
              Case("three hidden layers", (8, 3, 3, 500), hint=hint),
              Case("nothing fits", (10, 10, 1, 5), hint="return 0 when even one hidden unit exceeds the budget")]
     return run_checks(fn, prune.matching_width, cases, "6.3", compare=exact)
+
+
+def reached_sparsity(schedule, n_steps):
+    """Return the target sparsity of the last mask update in steps 1..n_steps (0.0 if there is none)."""
+    done = prune.update_steps(schedule, n_steps)
+    return float(schedule.sparsity(done[-1])) if done else 0.0
+
+
+def check_reached_sparsity(fn):
+    """Exercise 6.4: the sparsity a run really reaches when it stops before the schedule ends."""
+    hint = ("find the steps t in 1..n_steps where schedule.should_prune(t) (course_lib.prune.update_steps), "
+            "take the LAST one, and return schedule.sparsity(t) there; 0.0 if there is no update at all")
+    cases = [Case("the tutorial's run: 1,600 steps of a schedule ending at step 5,000",
+                  (PolynomialDecay(0.0, 0.75, begin_step=1000, end_step=5000, frequency=100), 1600), hint=hint),
+             Case("a run long enough to finish the schedule",
+                  (PolynomialDecay(0.0, 0.9, begin_step=100, end_step=500, frequency=25), 850), hint=hint),
+             Case("a run that stops before the first update",
+                  (PolynomialDecay(0.0, 0.5, begin_step=200, end_step=400, frequency=50), 150),
+                  hint="no step has pruned yet: the model is still dense (0.0)"),
+             Case("the last step between two updates",
+                  (PolynomialDecay(0.2, 0.8, begin_step=0, end_step=1000, frequency=100), 950), hint=hint)]
+    wrong = [Mistake(lambda sch, n: float(sch.sparsity(n)),
+                     "that is the schedule's curve at step n_steps, but masks change only on update steps: "
+                     "take the sparsity of the last update at or before n_steps."),
+             Mistake(lambda sch, n: float(sch.sparsity(10 ** 9)),
+                     "that is the final sparsity the schedule aims at; the run stops before reaching it.")]
+    return run_checks(fn, reached_sparsity, cases, "6.4", compare=allclose(1e-6), mistakes=wrong)
