@@ -2,9 +2,11 @@
 
 - `load_digits_split()`: scikit-learn's 8x8 digits (1,797 images, bundled with scikit-learn), pixels
   scaled to [0, 1], with a FIXED train/val/test split whose indices live in data/digits_split.json
-  (regenerate with `python data/make_data.py`).
-- `make_regression_task()`: a scaled-down version of the make_regression MLP experiment that
-  motivates lesson 06 (the seed article used 10,000 x 1,000 features; we default to 2,000 x 100).
+  (regenerate with `python data/make_data.py`). Installed without the source checkout (a plain
+  `pip install .`), the same split is recomputed by `digits_split_indices()`: a test checks that the
+  two are identical.
+- `make_regression_task()`: a scaled-down version of a tfmot tutorial's make_regression MLP experiment
+  (lesson 06; the tutorial used 10,000 x 1,000 features; we default to 2,000 x 100).
 """
 import json
 from collections import namedtuple
@@ -39,13 +41,14 @@ def load_digits_split(flatten=True, dtype=np.float32):
     X = (d.data / 16.0).astype(dtype)
     if not flatten:
         X = X.reshape(-1, 8, 8)
-    idx = json.loads((DATA_DIR / "digits_split.json").read_text())
+    path = DATA_DIR / "digits_split.json"
+    idx = json.loads(path.read_text()) if path.exists() else digits_split_indices(seed=0)
     parts = [(X[idx[k]], d.target[idx[k]].astype(np.int64)) for k in ("train", "val", "test")]
     return Split(*(a for pair in parts for a in pair))
 
 
 def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise=3.0, seed=0):
-    """Generate the seed article's make_regression task, scaled as it did: x / max|x| per feature,
+    """Generate the tutorial's make_regression task, scaled as it did: x / max|x| per feature,
     y / max|y|; split 80/20 with random_state=42. Returns (X_train, y_train, X_val, y_val) float32."""
     from sklearn.datasets import make_regression
     from sklearn.model_selection import train_test_split

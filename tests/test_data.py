@@ -1,5 +1,6 @@
 """course_lib.data: the committed split regenerates byte for byte and is a clean stratified split."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,30 @@ def test_regression_task_scaling_and_validation():
     assert np.abs(np.concatenate([y_tr, y_va])).max() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="n_informative must be <= n_features"):
         make_regression_task(n_features=5, n_informative=6)
+
+
+def test_an_installed_package_without_data_dir_gets_the_same_split(monkeypatch, tmp_path):
+    import course_lib.data as data
+
+    committed = load_digits_split()
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)  # as after `pip install .`: no data/ folder beside it
+    recomputed = data.load_digits_split()
+    assert all(np.array_equal(a, b) for a, b in zip(committed, recomputed))
+
+
+def test_pip_install_works_outside_the_checkout(tmp_path):
+    """A real `pip install` of the package (no network, no dependencies) loads the split elsewhere."""
+    root = Path(__file__).resolve().parent.parent
+    src, target = tmp_path / "src", tmp_path / "site"  # build from a copy: no build/ left in the checkout
+    shutil.copytree(root / "course_lib", src / "course_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--target", str(target), str(src)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not (target / "data").exists()
+    code = ("import course_lib.data as d, pathlib; s = d.load_digits_split(); "
+            "print(len(s.X_train), pathlib.Path(d.__file__).is_relative_to(%r))" % str(root))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(target)})
+    assert out.stdout.split() == ["1078", "False"], out.stderr[-2000:]
