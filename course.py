@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run the course. Two commands do everything:
 
-    python3 course.py start    # set up what is missing, then open JupyterLab on lesson 00
+    python3 course.py start    # set up what is missing, then open JupyterLab on lesson 00 (student copy)
     python3 course.py test     # set up what is missing, then run the whole test suite
 
 More, for lecturers and contributors:
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".course-installed"
-FIRST = "notebooks/00_measuring_models.ipynb"
+FIRST = "notebooks/student/00_measuring_models.ipynb"  # the student copy: the sources hold the solutions
 
 
 def _say(msg):
@@ -89,7 +89,7 @@ def main(argv):
     if cmd == "start":
         first = [FIRST] if (ROOT / FIRST).exists() else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-        where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00
+        where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00 (student copy)
         cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, *args]
         if os.name == "posix":  # become JupyterLab, so Ctrl+C and kill reach the server itself
             os.chdir(ROOT)

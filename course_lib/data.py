@@ -25,6 +25,9 @@ def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    fractions = [v.real(f, "fractions", low=0.0, low_inclusive=False) for f in fractions]
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
     y = load_digits().target
     idx = np.arange(len(y))
     train, rest = train_test_split(idx, train_size=fractions[0], stratify=y, random_state=seed)
@@ -37,6 +40,12 @@ def load_digits_split(flatten=True, dtype=np.float32):
     """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
     from sklearn.datasets import load_digits
 
+    try:
+        ok = np.dtype(dtype).kind == "f"
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"dtype must be a float dtype (e.g. np.float32), got {dtype!r}")
     d = load_digits()
     X = (d.data / 16.0).astype(dtype)
     if not flatten:

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_array, choice, integer
+from ._validate import as_array, choice, integer, real
 
 BITS = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16, "int8": 8, "int4": 4, "int2": 2, "binary": 1}
 
 
 def format_seconds(t):
     """Format a duration for printing, e.g. '1.23 ms' (nbval's sanitiser replaces it by TIME)."""
-    t = float(t)
+    t = real(t, "t")
     for unit, f in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(t) >= f:
             return f"{t / f:.2f} {unit}"
@@ -21,7 +21,7 @@ def format_seconds(t):
 
 def format_ratio(r):
     """Format a ratio of two timings, e.g. '1.04×' (nbval's sanitiser replaces it by RATIO)."""
-    return f"{float(r):.2f}×"
+    return f"{real(r, 'r', low=0.0):.2f}×"
 
 
 def mlp_params(sizes, bias=True):
@@ -35,7 +35,7 @@ def mlp_params(sizes, bias=True):
 def count_params(weights, nonzero_only=False):
     """Count parameters of a name -> array mapping (or list); with nonzero_only, count non-zeros (L0)."""
     arrays = weights.values() if isinstance(weights, dict) else weights
-    return int(sum(np.count_nonzero(as_array(a, "weights")) if nonzero_only else np.size(a) for a in arrays))
+    return int(sum(np.count_nonzero(a) if nonzero_only else a.size for a in (as_array(a, "weights") for a in arrays)))
 
 
 def model_bytes(n_params, fmt="float32"):
@@ -70,6 +70,10 @@ class Timing:
     """Latency samples of one function: median, spread (interquartile range), and all samples."""
 
     samples: list
+
+    def __post_init__(self):
+        if len(self.samples) == 0:
+            raise ValueError("samples must not be empty (time at least one call)")
 
     @property
     def median(self):

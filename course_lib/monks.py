@@ -53,6 +53,9 @@ def rule(problem, A):
 def one_hot(A):
     """Return the 17-column one-hot encoding of attribute rows A (values from 1)."""
     A = np.asarray(A, dtype=int)
+    if A.ndim != 2 or A.shape[1] != len(VALUES) or A.min() < 1 or np.any(A.max(axis=0) > np.array(VALUES)):
+        raise ValueError(f"A must have shape (n, {len(VALUES)}) with attribute i in 1..{list(VALUES)}[i], "
+                         f"got shape {A.shape}")
     cols = [(A[:, i:i + 1] == np.arange(1, k + 1)).astype(float) for i, k in enumerate(VALUES)]
     return np.hstack(cols)
 

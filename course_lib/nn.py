@@ -44,14 +44,17 @@ ACTIVATIONS = {
 
 def mse(y_hat, y):
     """Return (L, dL/dy_hat) for L = mean((y_hat - y)^2) (torch.nn.MSELoss)."""
-    y = np.asarray(y, dtype=y_hat.dtype).reshape(y_hat.shape)
+    y = v.as_array(y, "y").astype(y_hat.dtype)
+    if y.size != y_hat.size:
+        raise ValueError(f"y must have {y_hat.size} entries (one per output), got {y.size}")
+    y = y.reshape(y_hat.shape)
     diff = y_hat - y
     return float(np.mean(diff ** 2)), 2.0 * diff / diff.size
 
 
 def softmax(z, T=1.0):
     """Return softmax(z / T) along the last axis, computed stably (Hinton et al. 2015, eq. 1)."""
-    z = np.asarray(z, dtype=float) / T
+    z = v.as_array(z, "z").astype(float) / v.real(T, "T", low=0.0, low_inclusive=False)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -59,6 +62,9 @@ def softmax(z, T=1.0):
 def cross_entropy(logits, y):
     """Return (L, dL/dlogits) for L = mean_i -log softmax(z_i)[y_i] (torch.nn.CrossEntropyLoss)."""
     y = np.asarray(y).astype(int).reshape(-1)
+    if y.size != logits.shape[0] or y.min() < 0 or y.max() >= logits.shape[1]:
+        raise ValueError(f"y must hold class indices in [0, {logits.shape[1] - 1}], one per row of logits "
+                         f"({logits.shape[0]}), got {y.size} labels in [{y.min()}, {y.max()}]")
     p = softmax(logits)
     n = logits.shape[0]
     loss = -np.mean(np.log(p[np.arange(n), y] + 1e-300))
@@ -73,6 +79,8 @@ LOSSES = {"mse": mse, "cross_entropy": cross_entropy}
 # --- the flat parameter layout theta = [vec(W_1), b_1, vec(W_2), b_2, ...] (one place for all) ---
 def flat_layout(W, b):
     """Return [(name, l, start, shape)] for theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
+    if len(W) != len(b) or not len(W):
+        raise ValueError(f"W and b must have one entry per layer (at least one), got {len(W)} and {len(b)}")
     out, i = [], 0
     for l, (w, bl) in enumerate(zip(W, b)):
         for name, p in (("W", w), ("b", bl)):
@@ -83,6 +91,7 @@ def flat_layout(W, b):
 
 def to_flat(W, b):
     """Return the per-layer arrays W, b as one vector in the layout of `flat_layout`."""
+    flat_layout(W, b)
     return np.concatenate([np.reshape(p, -1) for w, bl in zip(W, b) for p in (w, bl)])
 
 
@@ -308,7 +317,10 @@ def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss
 
 def accuracy(model, X, y):
     """Return the fraction of argmax predictions equal to the labels y."""
-    return float(np.mean(model.forward(X).argmax(axis=1) == np.asarray(y)))
+    y = np.asarray(y).reshape(-1)
+    if len(y) != len(X):
+        raise ValueError(f"y must have {len(X)} entries (one label per row of X), got {len(y)}")
+    return float(np.mean(model.forward(X).argmax(axis=1) == y))
 
 
 def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None):

@@ -23,14 +23,21 @@ import numpy as np
 from . import _validate as v
 from .nn import ACTIVATIONS, LOSSES, flat_layout, from_flat, softmax, to_flat
 
+def _check_model(model):
+    if not all(hasattr(model, a) for a in ("W", "b", "masks", "forward")):
+        raise TypeError(f"model must be a course_lib network (with W, b, masks, forward), got {type(model).__name__}")
+
+
 def flat_keep(model):
     """Return a bool vector over theta: False where a mask removed the weight (biases are always True)."""
+    _check_model(model)
     return to_flat([np.ones(w.shape, bool) if m is None else np.asarray(m, bool)
                     for w, m in zip(model.W, model.masks)], [np.ones(b.shape, bool) for b in model.b])
 
 
 def weight_positions(model):
     """Return a bool vector over theta: True for entries of weight matrices, False for biases."""
+    _check_model(model)
     return to_flat([np.ones(w.shape, bool) for w in model.W], [np.zeros(b.shape, bool) for b in model.b])
 
 

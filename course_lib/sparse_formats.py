@@ -24,7 +24,12 @@ def to_csr(w):
 
 def csr_to_dense(data, indices, indptr, shape):
     """Rebuild the dense array from CSR arrays."""
-    out = np.zeros(shape, dtype=np.asarray(data).dtype)
+    data, indices, indptr = _check_csr(data, indices, indptr)
+    shape = _shape(shape)
+    if len(shape) != 2 or len(indptr) != shape[0] + 1 or (indices.size and indices.max() >= shape[1]):
+        raise ValueError(f"shape must be (rows, cols) with rows = len(indptr) - 1 = {len(indptr) - 1} and cols > "
+                         f"every column index, got {shape}")
+    out = np.zeros(shape, dtype=data.dtype)
     for r in range(shape[0]):
         out[r, indices[indptr[r]:indptr[r + 1]]] = data[indptr[r]:indptr[r + 1]]
     return out
@@ -32,7 +37,10 @@ def csr_to_dense(data, indices, indptr, shape):
 
 def csr_matmul(data, indices, indptr, X):
     """Return A @ X for A in CSR form: y_r = sum_k data_k X[indices_k] over row r's entries."""
-    X = np.asarray(X)
+    data, indices, indptr = _check_csr(data, indices, indptr)
+    X = v.as_array(X, "X")
+    if indices.size and X.shape[0] <= indices.max():
+        raise ValueError(f"X must have {int(indices.max()) + 1} rows or more (one per column of A), got {X.shape[0]}")
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     out = np.zeros((len(indptr) - 1,) + X.shape[1:], dtype=np.result_type(data, X))
     np.add.at(out, rows, data.reshape((-1,) + (1,) * (X.ndim - 1)) * X[indices])
@@ -47,11 +55,32 @@ def to_bitmask(w):
 
 def from_bitmask(bits, values, shape):
     """Rebuild the dense array from a packed bitmask and its non-zero values."""
+    shape = _shape(shape)
     n = math.prod(shape)
+    bits, values = np.asarray(bits, dtype=np.uint8), v.as_array(values, "values", allow_empty=True)
+    if bits.size != math.ceil(n / 8):
+        raise ValueError(f"shape {shape} needs {math.ceil(n / 8)} bytes of bits, got {bits.size}")
     keep = np.unpackbits(bits, count=n).astype(bool)
     out = np.zeros(n, dtype=np.asarray(values).dtype)
     out[keep] = values
     return out.reshape(shape)
+
+
+def _shape(shape):
+    if not hasattr(shape, "__len__") or not all(isinstance(s, (int, np.integer)) and s >= 0 for s in shape):
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    return tuple(int(s) for s in shape)
+
+
+def _check_csr(data, indices, indptr):
+    data = v.as_array(data, "data", allow_empty=True)
+    indices = v.as_array(indices, "indices", allow_empty=True)
+    indptr = v.as_array(indptr, "indptr")
+    if indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise TypeError(f"indices and indptr must be integer arrays, got {indices.dtype} and {indptr.dtype}")
+    if data.shape != indices.shape or indptr[-1] != data.size or np.any(np.diff(indptr) < 0):
+        raise ValueError("data and indices must have one entry per non-zero, and indptr must rise from 0 to that count")
+    return data, indices, indptr
 
 
 def dense_bytes(shape, value_bits=32):

@@ -41,7 +41,7 @@ def test_start_serves_jupyterlab_on_lesson_00(tmp_path):
             raise AssertionError("JupyterLab did not answer within 60 s")
         status, body = _get(f"{base}/lab?token={token}")
         assert status == 200 and b"JupyterLab" in body
-        status, body = _get(f"{base}/api/contents/notebooks/00_measuring_models.ipynb?content=0&token={token}")
+        status, body = _get(f"{base}/api/contents/notebooks/student/00_measuring_models.ipynb?content=0&token={token}")
         assert status == 200 and json.loads(body)["type"] == "notebook"
     finally:
         proc.terminate()
@@ -54,3 +54,11 @@ def test_slide_extension_is_installed():
     out = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True)
     listing = out.stdout + out.stderr
     assert "jupyterlab-rise" in listing and "enabled" in listing
+
+
+def test_start_opens_the_student_copy_not_the_solutions():
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    assert course.FIRST == "notebooks/student/00_measuring_models.ipynb" and (ROOT / course.FIRST).exists()
+    assert "BEGIN SOLUTION" not in (ROOT / course.FIRST).read_text()

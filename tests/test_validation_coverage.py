@@ -1,0 +1,165 @@
+"""Every public function of the numpy core rejects bad input with a message naming the argument.
+
+The table below holds one bad call per public function; a new public function without an entry here
+(or in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`.
+"""
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+from course_lib import (data, masks, measure, monks, nn, prune, schedules, second_order as so, sparse_formats as sf,
+                        sparsity, trees)
+
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data]
+W = np.arange(12.0).reshape(3, 4)
+MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
+X, Y = np.ones((5, 3)), np.zeros(5, int)
+NAN = np.array([1.0, np.nan])
+
+CASES = {
+    "sparsity.l0_norm": (lambda: sparsity.l0_norm("abc"), "x must hold numbers"),
+    "sparsity.density": (lambda: sparsity.density(NAN), "x contains NaN"),
+    "sparsity.sparsity": (lambda: sparsity.sparsity([]), "x must not be empty"),
+    "sparsity.sparsity_report": (lambda: sparsity.sparsity_report([W]), "params must be a non-empty mapping"),
+    "masks.magnitude_mask": (lambda: masks.magnitude_mask(W, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
+    "masks.threshold_mask": (lambda: masks.threshold_mask(W, -1.0), "threshold must be"),
+    "masks.global_magnitude_masks": (lambda: masks.global_magnitude_masks({}, 0.5), "weights must hold"),
+    "masks.slice_norms": (lambda: masks.slice_norms(W, axis=5), "axis must be in"),
+    "masks.structured_mask": (lambda: masks.structured_mask(W, 0.5, p=0), "p must be a positive number"),
+    "masks.block_pool": (lambda: masks.block_pool(W, (0, 2)), "block_shape must be a pair"),
+    "masks.block_mask": (lambda: masks.block_mask(W, 0.5, (2, 2), pooling="min"), "pooling must be one of"),
+    "masks.apply_mask": (lambda: masks.apply_mask(W, np.ones((4, 3), bool)), "mask must have the shape"),
+    "masks.granularity_mask": (lambda: masks.granularity_mask(np.ones((2, 2, 3, 3)), 0.5, "row"), "granularity must be one of"),
+    "masks.masked_update": (lambda: masks.masked_update(W, W, np.ones((3, 4), bool), -1.0), "lr must be"),
+    "schedules.ConstantSparsity": (lambda: schedules.ConstantSparsity(0.5, 0, frequency=0), "frequency must be >= 1"),
+    "schedules.PolynomialDecay": (lambda: schedules.PolynomialDecay(0.0, 1.0, 0, 10), "final_sparsity must be in"),
+    "schedules.PruningSchedule": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
+    "schedules.zhu_gupta_sparsity": (lambda: schedules.zhu_gupta_sparsity(-1, 0.0, 0.9, 0, 10, 5), "t must be"),
+    "nn.mse": (lambda: nn.mse(np.ones(3), np.ones(4)), "y must have"),
+    "nn.softmax": (lambda: nn.softmax(NAN), "z contains NaN"),
+    "nn.cross_entropy": (lambda: nn.cross_entropy(np.ones((2, 3)), [0, 5]), "y must hold class indices in"),
+    "nn.flat_layout": (lambda: nn.flat_layout([W], []), "W and b must have one entry per layer"),
+    "nn.to_flat": (lambda: nn.to_flat([W], []), "W and b must have one entry per layer"),
+    "nn.from_flat": (lambda: nn.from_flat(np.ones(3), [W], [np.ones(3)]), r"theta must have shape \(15,\)"),
+    "nn.loss_function": (lambda: nn.loss_function("hinge"), "loss must be one of"),
+    "nn.check_masks": (lambda: nn.check_masks([np.ones(3)], [W]), r"masks\[0\] must be a bool array"),
+    "nn.MLP": (lambda: nn.MLP([3, 0, 2]), "sizes must be >= 1"),
+    "nn.sgd_step": (lambda: nn.sgd_step(MLP.copy(), X, Y, "cross_entropy", lr=0.0), r"lr must be in \(0, inf\)"),
+    "nn.sgd_epoch": (lambda: nn.sgd_epoch(MLP.copy(), X, Y, batch_size=0), "batch_size must be >= 1"),
+    "nn.train": (lambda: nn.train(MLP.copy(), X, Y, 1, momentum=1.0), r"momentum must be in \[0, 1\)"),
+    "nn.accuracy": (lambda: nn.accuracy(MLP, X, Y[:3]), "y must have 5 entries"),
+    "nn.fit_lbfgs": (lambda: nn.fit_lbfgs(MLP.copy(), X, Y, maxiter=0), "maxiter must be >= 1"),
+    "measure.format_seconds": (lambda: measure.format_seconds("fast"), "t must be a real number"),
+    "measure.format_ratio": (lambda: measure.format_ratio(np.nan), "r must be in"),
+    "measure.mlp_params": (lambda: measure.mlp_params([64]), "sizes must list at least"),
+    "measure.count_params": (lambda: measure.count_params({"a": "abc"}), "weights must hold numbers"),
+    "measure.model_bytes": (lambda: measure.model_bytes(10, "int3"), "fmt must be one of"),
+    "measure.dense_macs": (lambda: measure.dense_macs([64]), "sizes must list at least"),
+    "measure.conv2d_macs": (lambda: measure.conv2d_macs(3, 8, 3, 3, 4, 4, groups=2), "groups must divide"),
+    "measure.latency_summary": (lambda: measure.latency_summary([1.0, 2.0], warmup=2), "warmup must be"),
+    "measure.time_it": (lambda: measure.time_it(print, repeat=0), "repeat must be >= 1"),
+    "measure.Timing": (lambda: measure.Timing(np.array([])).median, "samples must not be empty"),
+    "measure.mean_std": (lambda: measure.mean_std([]), "values must not be empty"),
+    "measure.agreement": (lambda: measure.agreement(np.ones(2), np.ones(3), 1e-9), "a and b must have the same shape"),
+    "sparse_formats.to_csr": (lambda: sf.to_csr(np.ones(3)), "w must be 2-dimensional"),
+    "sparse_formats.csr_to_dense": (lambda: sf.csr_to_dense(*sf.to_csr(W), (2, 2)), "shape must be"),
+    "sparse_formats.csr_matmul": (lambda: sf.csr_matmul(*sf.to_csr(W), np.ones((3, 2))), "X must have 4 rows"),
+    "sparse_formats.to_bitmask": (lambda: sf.to_bitmask(NAN), "w contains NaN"),
+    "sparse_formats.from_bitmask": (lambda: sf.from_bitmask(*sf.to_bitmask(W), (5, 5)), "needs 4 bytes of bits"),
+    "sparse_formats.dense_bytes": (lambda: sf.dense_bytes((3, 4), value_bits=0), "value_bits must be >= 1"),
+    "sparse_formats.csr_bytes": (lambda: sf.csr_bytes((3, 4), 20), "nnz must be <="),
+    "sparse_formats.bitmask_bytes": (lambda: sf.bitmask_bytes((3, 4), -1), "nnz must be >= 0"),
+    "second_order.flat_keep": (lambda: so.flat_keep("model"), "model must be a course_lib network"),
+    "second_order.weight_positions": (lambda: so.weight_positions("model"), "model must be"),
+    "second_order.hessian_vector_products": (lambda: so.hessian_vector_products(MLP, X, Y, np.ones((1, 3))),
+                                             "V must have"),
+    "second_order.hessian": (lambda: so.hessian(MLP, np.ones((5, 2)), Y), "X must have shape"),
+    "second_order.output_jacobian": (lambda: so.output_jacobian(MLP, np.ones((5, 2))), "X must have shape"),
+    "second_order.gauss_newton": (lambda: so.gauss_newton(MLP, np.ones((5, 2))), "X must have shape"),
+    "second_order.hessian_diag_lecun": (lambda: so.hessian_diag_lecun(MLP, X, Y, loss="hinge"), "loss must be one of"),
+    "second_order.woodbury_update": (lambda: so.woodbury_update(np.eye(2), np.ones(2), 0), "n_samples must be in"),
+    "second_order.inverse_hessian_woodbury": (lambda: so.inverse_hessian_woodbury(np.ones((2, 2)), 0.0),
+                                              r"alpha must be in \(0, inf\)"),
+    "second_order.obd_saliency": (lambda: so.obd_saliency(np.ones(3), np.ones(2)), "h_diag must have one entry"),
+    "second_order.obs_saliency": (lambda: so.obs_saliency(np.ones(3), np.eye(2)), "h_inv must have shape"),
+    "second_order.obs_update": (lambda: so.obs_update(np.ones(3), np.eye(3), 3), r"q must be in \[0, 2\]"),
+    "second_order.quadratic_loss_change": (lambda: so.quadratic_loss_change(np.ones(2), np.eye(3), [True, False]),
+                                           "H must have shape"),
+    "second_order.lowest_saliency_mask": (lambda: so.lowest_saliency_mask(np.ones(3), 4), r"k must be in \[0, 3\]"),
+    "second_order.prune_sequence": (lambda: so.prune_sequence(MLP, X, Y, "random"), "method must be one of"),
+    "trees.as_tree": (lambda: trees.as_tree("tree"), "estimator must be"),
+    "trees.Tree": (lambda: trees.Tree(*[np.array([0])] * 2), "Tree"),
+    "trees.collapse": (lambda: trees.collapse("tree", []), "estimator must be"),
+    "trees.node_risks": (lambda: trees.node_risks("tree"), "estimator must be"),
+    "trees.effective_alphas": (lambda: trees.effective_alphas("tree"), "estimator must be"),
+    "trees.weakest_link": (lambda: trees.weakest_link("tree"), "estimator must be"),
+    "trees.cost_complexity_pruning_path": (lambda: trees.cost_complexity_pruning_path("tree"), "estimator must be"),
+    "trees.prune_to_alpha": (lambda: trees.prune_to_alpha("tree", 0.1), "estimator must be"),
+    "trees.majority_leaf_replacement": (lambda: trees.majority_leaf_replacement([1.0, 2.0], [0, 1], [0], [0, 1]),
+                                         "y_node and subtree_pred must have the same shape"),
+    "trees.reduced_error_prune": (lambda: trees.reduced_error_prune("tree", X, Y), "estimator must be"),
+    "trees.tree_layout": (lambda: trees.tree_layout("tree"), "estimator must be"),
+    "trees.draw_tree": (lambda: trees.draw_tree("tree", None), "estimator must be"),
+    "monks.rule": (lambda: monks.rule(4, monks.all_examples()), r"problem must be one of \[1, 2, 3\]"),
+    "monks.one_hot": (lambda: monks.one_hot(np.zeros((2, 5))), "A must have shape"),
+    "monks.monk": (lambda: monks.monk(0), r"problem must be one of \[1, 2, 3\]"),
+    "prune.train": (lambda: prune.train(MLP.copy(), X, Y, -1), "epochs must be >= 0"),
+    "prune.magnitude_masks": (lambda: prune.magnitude_masks(MLP, 0.5, scope="net"), "scope must be one of"),
+    "prune.with_masks": (lambda: prune.with_masks(MLP, {5: np.ones((4, 3), bool)}), r"layers must be in \[0, 1\]"),
+    "prune.prune_one_shot": (lambda: prune.prune_one_shot(MLP, 2.0), r"sparsity must be in \[0.0, 1.0\]"),
+    "prune.iterative_prune": (lambda: prune.iterative_prune(MLP, X, Y, [0.5, 0.3], 1), "sparsities must be"),
+    "prune.gradual_prune": (lambda: prune.gradual_prune(MLP, X, Y, "cubic", 1), "schedule must be"),
+    "prune.pruned_fraction": (lambda: prune.pruned_fraction(MLP, layers=[7]), r"layers must be in \[0, 1\]"),
+    "prune.update_steps": (lambda: prune.update_steps(schedules.ConstantSparsity(0.5, 0), -1), "n_steps must be >= 0"),
+    "prune.contrib_update_steps": (lambda: prune.contrib_update_steps(10, pruning_frequency=0),
+                                   "pruning_frequency must be >= 1"),
+    "prune.layer_sensitivity": (lambda: prune.layer_sensitivity(MLP, 9, [0.5], X, Y), "layers must be in"),
+    "prune.sensitivity_analysis": (lambda: prune.sensitivity_analysis(MLP, [1.5], X, Y), "sparsities must be in"),
+    "prune.largest_safe_sparsity": (lambda: prune.largest_safe_sparsity([0.5, 0.3], [1, 1], 1, 0.1),
+                                    "sparsities must be strictly increasing"),
+    "prune.targets_from_sensitivity": (lambda: prune.targets_from_sensitivity([[1.0]], [0.5, 0.6], 1.0, 0.1),
+                                       "sparsities and scores must be"),
+    "prune.neuron_norms": (lambda: prune.neuron_norms(MLP, 4), "layers must be in"),
+    "prune.remove_neurons": (lambda: prune.remove_neurons(MLP, 1, [0]), "layer must be a hidden layer"),
+    "prune.prune_neurons": (lambda: prune.prune_neurons(MLP, 0.5, strategy="random"), "strategy must be one of"),
+    "prune.dense_weight_count": (lambda: prune.dense_weight_count([3]), "sizes must list at least"),
+    "prune.matching_width": (lambda: prune.matching_width(0, 10, 1, 100), "n_in must be >= 1"),
+    "data.digits_split_indices": (lambda: data.digits_split_indices(fractions=(0.5, 0.5)), "fractions must"),
+    "data.load_digits_split": (lambda: data.load_digits_split(dtype="text"), "dtype must be"),
+    "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
+}
+
+# public names that take no input a caller could get wrong (data containers, constants, plain results)
+NO_INPUT = {
+    "sparsity.SparsityRow": "a result record built by sparsity_report",
+    "sparsity.SparsityReport": "a result table built by sparsity_report",
+    "nn.Activation": "a record of the activation table",
+    "trees.RepStep": "a result record of reduced_error_prune",
+    "second_order.PruneTrace": "a result record of prune_sequence",
+    "monks.Monk": "a result record of monk()",
+    "monks.all_examples": "takes no arguments",
+    "data.Split": "a result record of load_digits_split",
+}
+
+
+def _public():
+    for mod in MODULES:
+        short = mod.__name__.split(".")[-1]
+        for name, obj in vars(mod).items():
+            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)) \
+                    and getattr(obj, "__module__", "") == mod.__name__:
+                yield f"{short}.{name}"
+
+
+def test_every_public_function_is_covered():
+    missing = sorted(set(_public()) - set(CASES) - set(NO_INPUT))
+    assert not missing, f"public functions without a validation case: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_is_named(name):
+    call, match = CASES[name]
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
