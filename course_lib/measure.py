@@ -135,3 +135,27 @@ def agreement(a, b, tol, name="max |difference|"):
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
         raise ValueError(f"tol must be a number > 0, got {tol!r}")
     return f"{name} < {tol:g}: {bool(np.max(np.abs(a - b)) < tol)}"
+
+
+def layer_macs(model, input_shape):
+    """Return the multiply-accumulates of each Conv2d / Dense layer of a conv Sequential, one input.
+
+    Conv2d: c_out h_out w_out c_in k_h k_w (conv2d_macs); Dense: n_in n_out; biases, activations and
+    pooling are not counted (as torch's FlopCounterMode, which reports 2 FLOPs per MAC).
+    """
+    from .layers import Conv2d, Dense
+
+    x, out = np.zeros((1,) + tuple(integer(s, "input_shape", minimum=1) for s in input_shape)), []
+    for layer, W, b in model._bound():
+        y = layer.forward(x, W, b) if layer.has_params else layer.forward(x)
+        if isinstance(layer, Conv2d):
+            out.append(conv2d_macs(layer.in_channels, layer.out_channels, layer.k, layer.k, y.shape[2], y.shape[3]))
+        elif isinstance(layer, Dense):
+            out.append(layer.n_in * layer.n_out)
+        x = y
+    return out
+
+
+def sequential_macs(model, input_shape):
+    """Return the total multiply-accumulates of a conv Sequential for one input (sum of layer_macs)."""
+    return int(sum(layer_macs(model, input_shape)))

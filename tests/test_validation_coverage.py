@@ -9,10 +9,11 @@ import inspect
 import numpy as np
 import pytest
 
-from course_lib import (data, masks, measure, monks, nn, prune, schedules, second_order as so, sparse_formats as sf,
-                        sparsity, trees)
+from course_lib import (data, filters, layers, masks, measure, monks, nn, prune, schedules, second_order as so,
+                        sparse_formats as sf, sparsity, trees)
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters]
+CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
 X, Y = np.ones((5, 3)), np.zeros(5, int)
@@ -128,6 +129,26 @@ CASES = {
     "prune.matching_width": (lambda: prune.matching_width(0, 10, 1, 100), "n_in must be >= 1"),
     "data.digits_split_indices": (lambda: data.digits_split_indices(fractions=(0.5, 0.5)), "fractions must"),
     "data.load_digits_split": (lambda: data.load_digits_split(dtype="text"), "dtype must be"),
+    "measure.layer_macs": (lambda: measure.layer_macs(CNN, (0,)), "input_shape must be >= 1"),
+    "measure.sequential_macs": (lambda: measure.sequential_macs(CNN, (64, -1)), "input_shape must be >= 1"),
+    "layers.conv_output_size": (lambda: layers.conv_output_size(8, 3, stride=0), "stride must be >= 1"),
+    "layers.im2col_indices": (lambda: layers.im2col_indices(1, 3, 3, 5, 5), r"k must be <= n \+ 2 padding"),
+    "layers.im2col": (lambda: layers.im2col(np.ones((1, 1, 3, 3)), 4, 4), r"k must be <= n \+ 2 padding"),
+    "layers.col2im": (lambda: layers.col2im(np.ones((1, 1, 1)), (1, 1, 3, 3), 4, 4), r"k must be <= n \+ 2 padding"),
+    "layers.Conv2d": (lambda: layers.Conv2d(1, 8, 0), "kernel_size must be >= 1"),
+    "layers.Dense": (lambda: layers.Dense(0, 3), "n_in must be >= 1"),
+    "layers.MaxPool2d": (lambda: layers.MaxPool2d(2, stride=0), "stride must be >= 1"),
+    "layers.AvgPool2d": (lambda: layers.AvgPool2d(0), "kernel_size must be >= 1"),
+    "layers.Reshape": (lambda: layers.Reshape((1, 0)), "shape must be >= 1"),
+    "layers.Activation": (lambda: layers.Activation("gelu"), "name must be one of"),
+    "layers.Sequential": (lambda: layers.Sequential([layers.Flatten()]), "layers must hold at least one"),
+    "layers.digits_cnn": (lambda: layers.digits_cnn(0, c1=0), "c1 must be >= 1"),
+    "filters.conv_layers": (lambda: filters.conv_layers("net"), "model must be"),
+    "filters.filter_norms": (lambda: filters.filter_norms(CNN, 2), "layer must be the index of a Conv2d"),
+    "filters.filter_keep": (lambda: filters.filter_keep(CNN, 0, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
+    "filters.remove_filters": (lambda: filters.remove_filters(CNN, 0, np.zeros(8, bool)), "keep must be a bool vector"),
+    "filters.prune_filters": (lambda: filters.prune_filters(CNN, -0.5), r"sparsity must be in \[0.0, 1.0\]"),
+    "filters.filter_sensitivity": (lambda: filters.filter_sensitivity(CNN, 0, [2.0], X, Y), r"fractions must be in"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
 }
 
@@ -141,6 +162,7 @@ NO_INPUT = {
     "monks.Monk": "a result record of monk()",
     "monks.all_examples": "takes no arguments",
     "data.Split": "a result record of load_digits_split",
+    "layers.Flatten": "takes no arguments",
 }
 
 

@@ -17,12 +17,15 @@ _ACT = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 
 def to_torch(model, dtype="float64"):
-    """Return an nn.Sequential with the weights, biases and activations of a course_lib MLP.
+    """Return an nn.Sequential with the weights, biases and layers of a course_lib MLP or conv Sequential.
 
     Masks are NOT copied (apply torch's own pruning to the result); pass the weights you want pruned.
+    Both sides use NCHW and (out, in, k_h, k_w) kernels, so weights copy unchanged.
     """
     torch = import_torch()
     v.choice(dtype, "dtype", {"float32", "float64"})
+    if hasattr(model, "layers"):
+        return _sequential_to_torch(model, getattr(torch, dtype))
     layers = []
     for w, b, act in zip(model.effective_weights(), model.b, model.acts):
         lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=getattr(torch, dtype))
@@ -33,6 +36,33 @@ def to_torch(model, dtype="float64"):
         if act != "identity":
             layers.append(getattr(torch.nn, _ACT[act])())
     return torch.nn.Sequential(*layers)
+
+
+def _sequential_to_torch(model, dtype):
+    torch = import_torch()
+    from ..layers import Activation, AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, Reshape
+
+    out, i, W = [], 0, model.effective_weights()
+    for layer in model.layers:
+        if isinstance(layer, Reshape):
+            out.append(torch.nn.Unflatten(1, layer.shape))
+        elif isinstance(layer, (Conv2d, Dense)):
+            mod = (torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.k, layer.stride, layer.padding, dtype=dtype)
+                   if isinstance(layer, Conv2d) else torch.nn.Linear(layer.n_in, layer.n_out, dtype=dtype))
+            with torch.no_grad():
+                mod.weight.copy_(torch.tensor(W[i]))
+                mod.bias.copy_(torch.tensor(model.b[i]))
+            out.append(mod)
+            i += 1
+        elif isinstance(layer, MaxPool2d):
+            out.append(torch.nn.MaxPool2d(layer.k, layer.stride))
+        elif isinstance(layer, AvgPool2d):
+            out.append(torch.nn.AvgPool2d(layer.k, layer.stride))
+        elif isinstance(layer, Flatten):
+            out.append(torch.nn.Flatten())
+        elif isinstance(layer, Activation) and layer.name != "identity":
+            out.append(getattr(torch.nn, _ACT[layer.name])())
+    return torch.nn.Sequential(*out)
 
 
 def linears(seq):
