@@ -53,6 +53,17 @@ def magnitude_mask(w, sparsity, rule="torch"):
     return _smallest_k_mask(np.abs(w), _prune_count(s, w.size))
 
 
+def random_mask(w, sparsity, seed=0):
+    """Return a keep-mask that prunes round(sparsity * n) entries chosen uniformly at random.
+
+    The baseline every pruning criterion must beat; the count follows torch's rule, as
+    torch.nn.utils.prune.random_unstructured does (its choice of entries uses torch's own generator).
+    """
+    w = v.as_array(w, "w")
+    rng = np.random.default_rng(v.integer(seed, "seed", minimum=0))
+    return _smallest_k_mask(rng.random(w.shape), _prune_count(v.fraction(sparsity, "sparsity"), w.size))
+
+
 def threshold_mask(w, threshold):
     """Keep the entries with |w| > threshold (strict, as tf.contrib.model_pruning and Distiller)."""
     w = v.as_array(w, "w")

@@ -139,3 +139,46 @@ test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker
 def test_in_place_edit_is_named():
     v = L.check_remove_neurons(_rm_in_place)
     assert "changed the model" in repr(v)
+
+
+def _shape_ref(h, w, k, s, p):
+    return (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+
+
+def _rows(h, w, k, s, p):
+    from course_lib.layers import im2col_indices
+    return im2col_indices(1, h, w, k, k, s, p)[1:]
+
+
+def _in_place_remove(W1, b1, W2, o):
+    W1[o] = 0
+    return np.delete(W1, o, 0), np.delete(b1, o), np.delete(W2, o, 1)
+
+
+CONV_CHECKERS = {
+    "conv_output_shape": (L.check_conv_output_shape, _shape_ref,
+                          {"one-sided padding": (lambda h, w, k, s, p: ((h + p - k) // s + 1, (w + p - k) // s + 1),
+                                                 "BOTH sides"),
+                           "no + 1": lambda h, w, k, s, p: ((h + 2 * p - k) // s, (w + 2 * p - k) // s),
+                           "rounds up": (lambda h, w, k, s, p: (-(-(h + 2 * p - k) // s) + 1, -(-(w + 2 * p - k) // s) + 1),
+                                         "rounds down"),
+                           "h and w swapped": lambda h, w, k, s, p: _shape_ref(w, h, k, s, p),
+                           "a list of floats": lambda h, w, k, s, p: [float(x) for x in _shape_ref(h, w, k, s, p)]}),
+    "im2col_index_map": (L.check_im2col_index_map, _rows,
+                         {"transposed": (lambda h, w, k, s, p: tuple(a.T for a in _rows(h, w, k, s, p)), "transposed"),
+                          "unpadded coordinates": (lambda h, w, k, s, p: tuple(a - p for a in _rows(h, w, k, s, p)),
+                                                   "PADDED"),
+                          "forgets the stride": lambda h, w, k, s, p: _rows(h, w, k, 1, p),
+                          "row and col swapped": lambda h, w, k, s, p: _rows(h, w, k, s, p)[::-1]}),
+    "remove_filter": (L.check_remove_filter, lambda W1, b1, W2, o: (np.delete(W1, o, 0), np.delete(b1, o),
+                                                                    np.delete(W2, o, 1)),
+                      {"next layer's filter": (lambda W1, b1, W2, o: (np.delete(W1, o, 0), np.delete(b1, o),
+                                                                      np.delete(W2, o, 0)), "INPUT channel"),
+                       "next layer untouched": (lambda W1, b1, W2, o: (np.delete(W1, o, 0), np.delete(b1, o), W2),
+                                                "W2[:, o]"),
+                       "bias kept": (lambda W1, b1, W2, o: (np.delete(W1, o, 0), b1, np.delete(W2, o, 1)), "bias"),
+                       "in place": _in_place_remove}),
+}
+
+(test_conv_reference_passes, test_conv_mutant_rejected,
+ test_conv_stub_is_not_done_yet) = checker_tests(CONV_CHECKERS, in_place_ok=True)

@@ -177,3 +177,21 @@ def test_block_mask_equals_tfmot_block_size(tfmods, pooling, block, sparsity):
     masks, _ = _tfmot_masks(tfmods, kernels, sparsity, block_size=block, block_pooling_type=pooling)
     for k, m in zip(kernels, masks):
         assert np.array_equal(block_mask(k, sparsity, block, pooling=pooling.lower()), m), (k.shape, block)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape, amount", [((10, 7), 0.5), ((5,), 0.5), ((3, 4, 2), 0.9), ((64, 128), 0.8)])
+def test_random_mask_prunes_as_many_as_torch_random_unstructured(shape, amount):
+    from course_lib.frameworks import import_torch
+    from course_lib.masks import random_mask
+
+    torch = import_torch(0)
+    from torch.nn.utils import prune as tprune
+
+    lin = torch.nn.Linear(1, 1)
+    lin.weight = torch.nn.Parameter(torch.ones(shape))
+    tprune.random_unstructured(lin, "weight", amount=amount)
+    ours = random_mask(np.ones(shape), amount, seed=3)
+    assert ours.dtype == bool and ours.shape == shape
+    assert int((~ours).sum()) == int((lin.weight_mask == 0).sum())  # the same count; the choice is random
+    assert not np.array_equal(ours, random_mask(np.ones(shape), amount, seed=4)) or amount * np.prod(shape) < 2

@@ -25,6 +25,7 @@ CASES = {
     "sparsity.sparsity": (lambda: sparsity.sparsity([]), "x must not be empty"),
     "sparsity.sparsity_report": (lambda: sparsity.sparsity_report([W]), "params must be a non-empty mapping"),
     "masks.magnitude_mask": (lambda: masks.magnitude_mask(W, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
+    "masks.random_mask": (lambda: masks.random_mask(W, 0.5, seed=-1), "seed must be >= 0"),
     "masks.threshold_mask": (lambda: masks.threshold_mask(W, -1.0), "threshold must be"),
     "masks.global_magnitude_masks": (lambda: masks.global_magnitude_masks({}, 0.5), "weights must hold"),
     "masks.slice_norms": (lambda: masks.slice_norms(W, axis=5), "axis must be in"),

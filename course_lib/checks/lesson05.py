@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import prune
 from ..nn import MLP, train
-from ._core import Case, Mistake, allclose, exact, run_checks
+from ._core import Case, Mistake, allclose, exact, items, run_checks
 
 
 class ModelChanged(Exception):
@@ -140,3 +140,70 @@ def check_most_sensitive_layer(fn, curves):
              Mistake(lambda c: most_sensitive_layer(c) + 1,
                      "count layers from 0, like model.W: W1 is layer 0.")]
     return run_checks(fn, most_sensitive_layer, cases, "5.4", compare=exact, mistakes=wrong)
+
+
+# ----------------------------------------------------------------------------- the conv part
+def _out_shape(h, w, k, stride, padding):
+    from ..layers import conv_output_size
+    return conv_output_size(h, k, stride, padding), conv_output_size(w, k, stride, padding)
+
+
+def check_conv_output_shape(fn):
+    """Exercise 5.5: (h_out, w_out) of a k x k convolution with stride and zero padding."""
+    hint = "h_out = (h + 2 padding - k) // stride + 1, and the same for w; return a tuple of two ints"
+    cases = [Case("3x3, stride 1, padding 1 keeps the size", (8, 8, 3, 1, 1), hint=hint),
+             Case("no padding shrinks by k - 1", (8, 6, 3, 1, 0), hint=hint),
+             Case("stride 2 with padding 1", (7, 9, 3, 2, 1), hint="the division rounds DOWN (//)"),
+             Case("a kernel as large as the padded input", (4, 4, 6, 1, 1), hint=hint),
+             Case("stride 3, padding 2, 2x2 kernel", (9, 7, 2, 3, 2), hint=hint)]
+    wrong = [Mistake(lambda h, w, k, s, p: ((h + p - k) // s + 1, (w + p - k) // s + 1),
+                     "the padding is added on BOTH sides: h + 2 padding."),
+             Mistake(lambda h, w, k, s, p: (-(-(h + 2 * p - k) // s) + 1, -(-(w + 2 * p - k) // s) + 1),
+                     "the division rounds down: a window that does not fit is not computed.")]
+    return run_checks(fn, _out_shape, cases, "5.5", compare=exact, mistakes=wrong)
+
+
+def _index_map(h, w, k, stride, padding):
+    from ..layers import im2col_indices
+    _, row, col = im2col_indices(1, h, w, k, k, stride, padding)
+    return row, col
+
+
+def check_im2col_index_map(fn):
+    """Exercise 5.6: the (row, col) index arrays of im2col for one channel, in padded coordinates."""
+    hint = ("entry [i * k + j, r * w_out + t] is (stride * r + i, stride * t + j): kernel position down the "
+            "rows, output position along the columns, both row-major")
+    cases = [Case("3x3 input, 2x2 kernel", (3, 3, 2, 1, 0), hint=hint),
+             Case("with padding 1", (4, 4, 3, 1, 1), hint="indices are into the PADDED input: no subtraction"),
+             Case("stride 2", (5, 7, 3, 2, 0), hint="the output position moves by `stride` pixels"),
+             Case("a 1x1 kernel", (2, 3, 1, 1, 0), hint=hint)]
+    wrong = [Mistake(lambda h, w, k, s, p: tuple(a.T for a in _index_map(h, w, k, s, p)),
+                     "your arrays are transposed: one ROW per kernel position (k * k rows), one column per output pixel."),
+             Mistake(lambda h, w, k, s, p: tuple(a - p for a in _index_map(h, w, k, s, p)),
+                     "index the PADDED input: do not subtract the padding.")]
+    return run_checks(fn, _index_map, cases, "5.6", compare=exact, mistakes=wrong)
+
+
+def _remove_filter(W1, b1, W2, o):
+    return np.delete(W1, o, axis=0), np.delete(b1, o), np.delete(W2, o, axis=1)
+
+
+def check_remove_filter(fn):
+    """Exercise 5.7: remove filter o of a conv layer and the matching input channel of the next conv."""
+    rng = np.random.default_rng(57)
+    hint = ("filter o is W1[o] and b1[o]; its output is channel o of the next layer's input, i.e. W2[:, o]; "
+            "remove all three (np.delete) and return new arrays")
+    cases = [Case("4 filters, remove filter 1", (rng.normal(size=(4, 2, 3, 3)), rng.normal(size=4),
+                                                  rng.normal(size=(5, 4, 3, 3)), 1), hint=hint),
+             Case("remove the last filter", (rng.normal(size=(3, 1, 3, 3)), rng.normal(size=3),
+                                             rng.normal(size=(2, 3, 1, 1)), 2), hint=hint),
+             Case("next layer with as many filters as inputs (W2 is 4 x 4 x 3 x 3)",
+                  (rng.normal(size=(4, 2, 3, 3)), rng.normal(size=4), rng.normal(size=(4, 4, 3, 3)), 0),
+                  hint="W2 has shape (out, in, k, k): remove along axis 1, its INPUT channels")]
+    wrong = [Mistake(lambda W1, b1, W2, o: (np.delete(W1, o, 0), np.delete(b1, o), np.delete(W2, o, 0)),
+                     "you removed the next layer's FILTER o (axis 0); remove its INPUT channel o (axis 1)."),
+             Mistake(lambda W1, b1, W2, o: (np.delete(W1, o, 0), np.delete(b1, o), W2),
+                     "the next layer still expects the removed channel: remove W2[:, o] too."),
+             Mistake(lambda W1, b1, W2, o: (np.delete(W1, o, 0), b1, np.delete(W2, o, 1)),
+                     "the filter's bias b1[o] must go too.")]
+    return run_checks(fn, _remove_filter, cases, "5.7", compare=items(("W1", "b1", "W2")), mistakes=wrong)
