@@ -121,3 +121,31 @@ def test_masks_stay_zero_while_training():
     net.set_masks([None, m, None])
     train(net, d.X_train[:100], d.y_train[:100], epochs=1, seed=0)
     assert np.all(net.W[1][~m] == 0)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("n, c, h, w, o, k, s, padding", [
+    (2, 1, 8, 8, 3, 3, 1, "same"), (2, 3, 7, 9, 4, 3, 2, "valid"), (1, 2, 6, 6, 2, 1, 1, "valid"),
+    (2, 2, 9, 7, 3, 5, 1, "same"), (1, 4, 10, 10, 2, 2, 3, "valid")])
+def test_conv2d_equals_keras_forward_and_backward(n, c, h, w, o, k, s, padding):
+    """Keras is NHWC with (k, k, in, out) kernels: transpose in, compare, transpose back (float64)."""
+    from course_lib.frameworks import import_tf
+
+    tf, keras, _ = import_tf(0)
+    rng = np.random.default_rng(k * 7 + c)
+    x, W, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(o, c, k, k)), rng.normal(size=o)
+    p = (k - 1) // 2 if padding == "same" else 0
+    layer = L.Conv2d(c, o, k, stride=s, padding=p)
+    y = layer.forward(x, W, b)
+    dy = rng.normal(size=y.shape)
+    dx, dW, db = layer.backward(dy)
+    conv = keras.layers.Conv2D(o, k, strides=s, padding=padding, dtype="float64")
+    xt = tf.Variable(x.transpose(0, 2, 3, 1))
+    conv.build(xt.shape)
+    conv.set_weights([W.transpose(2, 3, 1, 0), b])
+    with tf.GradientTape() as tape:
+        yt = conv(xt)
+    gx, gW, gb = tape.gradient(yt, [xt] + conv.trainable_weights, output_gradients=tf.constant(dy.transpose(0, 2, 3, 1)))
+    assert np.max(np.abs(yt.numpy().transpose(0, 3, 1, 2) - y)) < 1e-10
+    assert np.max(np.abs(gx.numpy().transpose(0, 3, 1, 2) - dx)) < 1e-10
+    assert np.max(np.abs(gW.numpy().transpose(3, 2, 0, 1) - dW)) < 1e-10 and np.max(np.abs(gb.numpy() - db)) < 1e-10
