@@ -87,6 +87,7 @@ def main(argv):
     if cmd == "setup":
         return 0
     if cmd == "start":
+        _lab_settings()
         first = [FIRST] if (ROOT / FIRST).exists() else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
         where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00 (student copy)
@@ -101,6 +102,13 @@ def main(argv):
             _other_blas_kernel(env)
             return _run([PY, "-m", "pytest", *args], env=env)
         return _run([PY, tools[cmd], *args], env=env)
+
+
+def _lab_settings():
+    """Install the course's JupyterLab defaults (no news pop-up) into the environment's settings folder."""
+    target = VENV / "share" / "jupyter" / "lab" / "settings"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "tools" / "jupyterlab" / "overrides.json", target / "overrides.json")
 
 
 class _own_tmpdir:

@@ -48,3 +48,12 @@ def test_no_framework_log_noise_in_stored_outputs(path):
             if o.get("name") == "stderr":
                 noisy = [ln for ln in "".join(o["text"]).replace("\r", "\n").split("\n") if not bar.search(ln)]
                 assert not noisy, f"{path.name}: stderr noise in a stored output: {noisy[:2]}"
+
+
+@pytest.mark.parametrize("path", SOURCES + sorted((NOTEBOOKS / "student").glob("[0-9][0-9]_*.ipynb")),
+                         ids=lambda p: p.parent.name + "/" + p.name)
+def test_kernelspec_is_what_jupyterlab_writes(path):
+    """JupyterLab rewrites a kernelspec that differs from the kernel's own: opening a lesson must not change it."""
+    from nbtools import KERNELSPEC
+
+    assert json.loads(path.read_text())["metadata"]["kernelspec"] == KERNELSPEC

@@ -62,3 +62,12 @@ def test_start_opens_the_student_copy_not_the_solutions():
 
     assert course.FIRST == "notebooks/student/00_measuring_models.ipynb" and (ROOT / course.FIRST).exists()
     assert "BEGIN SOLUTION" not in (ROOT / course.FIRST).read_text()
+
+
+def test_start_switches_off_the_news_pop_up():
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    course._lab_settings()
+    settings = json.loads((course.VENV / "share/jupyter/lab/settings/overrides.json").read_text())
+    assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"

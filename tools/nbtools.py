@@ -10,6 +10,7 @@ from nbclient import NotebookClient
 from cpu import blas_kernel, cpu_flags, recorded_kernels, runnable_kernels  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 NOTEBOOKS = ROOT / "notebooks"
 
 
@@ -31,6 +32,7 @@ def execute(path, write=False, timeout=600):
     seconds = time.perf_counter() - t0
     if write:
         nb.metadata.setdefault("course", {})["blas_kernel"] = blas_kernel()  # which kernel recorded the outputs
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)  # as JupyterLab writes it: opening must not change the file
         nbformat.write(nb, path)
     return nb, seconds
 
