@@ -9,10 +9,10 @@ import inspect
 import numpy as np
 import pytest
 
-from course_lib import (data, filters, layers, masks, measure, monks, nn, prune, schedules, second_order as so,
-                        sparse_formats as sf, sparsity, trees)
+from course_lib import (data, filters, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
+                        second_order as so, sparse_formats as sf, sparsity, trees)
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -150,6 +150,13 @@ CASES = {
     "filters.remove_filters": (lambda: filters.remove_filters(CNN, 0, np.zeros(8, bool)), "keep must be a bool vector"),
     "filters.prune_filters": (lambda: filters.prune_filters(CNN, -0.5), r"sparsity must be in \[0.0, 1.0\]"),
     "filters.filter_sensitivity": (lambda: filters.filter_sensitivity(CNN, 0, [2.0], X, Y), r"fractions must be in"),
+    "quantization.q_range": (lambda: quant.q_range(bits=1), r"bits must be in \[2, 16\], got 1"),
+    "quantization.qparams": (lambda: quant.qparams(1.0, 0.0), "x_min must be <= x_max"),
+    "quantization.quantize": (lambda: quant.quantize([1.0], 0.1, 0, -128, 127, rule="tf"), "rule must be one of"),
+    "quantization.dequantize": (lambda: quant.dequantize([1.5], 0.1, 0), "q must hold integers"),
+    "quantization.fake_quantize": (lambda: quant.fake_quantize([1.0], -0.1, 0, -128, 127), "scale must be > 0"),
+    "quantization.fake_quant_with_min_max": (lambda: quant.fake_quant_with_min_max([1.0], 0.0, 1.0, bits=17),
+                                             r"bits must be in \[2, 16\]"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
 }
 

@@ -1,0 +1,169 @@
+"""Uniform (affine) quantization from scratch: ranges, scale and zero point, quantize, fake-quantize.
+
+One notation for the whole course (Jacob et al. 2018, "Quantization and Training of Neural Networks
+for Efficient Integer-Arithmetic-Only Inference", CVPR, eqs. 1-2). The scale is a DIVISOR:
+
+    q = clamp(round(x / scale) + zero_point, q_min, q_max),     x ~ (q - zero_point) * scale
+
+`round` is half to even (np.rint), as torch's kernels. The frameworks' rules, each matched bit for bit
+by an option and checked in tests/test_quantization_oracle.py:
+- rule="torch": torch's `fake_quantize_per_tensor_affine` and `..._per_channel_affine` (pinned 2.13)
+  compute in float32 and MULTIPLY by the float32 reciprocal 1 / scale, which can move a value across
+  a half: q = round(x * (1 / scale)) + zero_point;
+- rule="fbgemm": torch's `quantize_per_tensor` (FBGEMM's AVX2 kernel) rounds once after a fused
+  multiply-add, q = round(fma(x, 1 / scale, zero_point)), so adding the zero point can move a value
+  across a half too;
+- TensorFlow's `fake_quant_with_min_max_vars` nudges the range so that 0 is representable and rounds
+  halves UP (floor(v + 0.5)): `fake_quant_with_min_max`.
+"""
+import numpy as np
+
+from . import _validate as v
+
+EPS = float(np.finfo(np.float32).eps)  # torch's observers keep scale >= eps: a constant tensor cannot divide by 0
+
+
+def _bits(bits):
+    bits = v.integer(bits, "bits")
+    if not 2 <= bits <= 16:
+        raise ValueError(f"bits must be in [2, 16], got {bits}")
+    return bits
+
+
+def q_range(bits=8, signed=True, narrow_range=False):
+    """Return (q_min, q_max): [-2^(b-1), 2^(b-1) - 1] signed or [0, 2^b - 1] unsigned; narrow_range
+    drops the lowest value (e.g. int8 [-127, 127], symmetric around 0)."""
+    bits = _bits(bits)
+    q_min, q_max = (-2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
+    return q_min + bool(narrow_range), q_max
+
+
+def _range(x_min, x_max):
+    lo, hi = v.as_array(x_min, "x_min").astype(np.float32), v.as_array(x_max, "x_max").astype(np.float32)
+    if lo.shape != hi.shape:
+        raise ValueError(f"x_min and x_max must have the same shape, got {lo.shape} and {hi.shape}")
+    if np.any(lo > hi):
+        raise ValueError(f"x_min must be <= x_max, got x_min={lo.tolist()} and x_max={hi.tolist()}")
+    return np.minimum(lo, 0), np.maximum(hi, 0)  # the range always holds 0, so 0 is exactly representable
+
+
+def qparams(x_min, x_max, bits=8, symmetric=False, signed=True, narrow_range=False):
+    """Return (scale, zero_point) for the range [x_min, x_max], per tensor or per channel (arrays).
+
+    affine:    scale = (x_max - x_min) / (q_max - q_min),  zero_point = q_min - round(x_min / scale)
+    symmetric: scale = max(|x_min|, |x_max|) / ((q_max - q_min) / 2),  zero_point = 0 (signed) or
+               the middle (q_min + q_max + 1) // 2 (unsigned), as torch's observers.
+    The range is first widened to hold 0, and scale >= float32 eps (Jacob et al. 2018, sec. 2.1).
+    Computed in float32, as torch's observers do.
+    """
+    lo, hi = _range(x_min, x_max)
+    q_min, q_max = q_range(bits, signed, narrow_range)
+    if symmetric:
+        scale = np.maximum(np.maximum(-lo, hi) / np.float32((q_max - q_min) / 2), np.float32(EPS))
+        zp = np.full(lo.shape, 0 if signed else (q_min + q_max + 1) // 2, dtype=np.int64)
+    else:
+        scale = np.maximum((hi - lo) / np.float32(q_max - q_min), np.float32(EPS))
+        zp = np.clip(q_min - np.rint(lo / scale).astype(np.int64), q_min, q_max)
+    if scale.ndim == 0:
+        return float(scale), int(zp)
+    return scale.astype(np.float32), zp
+
+
+def _per_channel(x, a, name, axis):
+    """Return `a` shaped to broadcast along `axis` of x (a scalar stays a scalar)."""
+    a = np.asarray(a)
+    if axis is None:
+        if a.ndim:
+            raise ValueError(f"{name} must be a scalar when axis is None, got shape {a.shape}")
+        return a
+    ax = v.axis(axis, x.ndim)
+    if a.shape != (x.shape[ax],):
+        raise ValueError(f"{name} must have one entry per channel along axis {axis} ({x.shape[ax]}), got shape {a.shape}")
+    shape = [1] * x.ndim
+    shape[ax] = -1
+    return a.reshape(shape)
+
+
+def _check(x, scale, zero_point, q_min, q_max, axis):
+    x = v.as_array(x, "x")
+    scale = v.as_array(scale, "scale")
+    if np.any(scale <= 0):
+        raise ValueError(f"scale must be > 0, got {scale.tolist()}")
+    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
+    if q_min >= q_max:
+        raise ValueError(f"q_min must be < q_max, got q_min={q_min}, q_max={q_max}")
+    zp = np.asarray(zero_point)
+    if zp.dtype.kind not in "iu" or np.any(zp < q_min) or np.any(zp > q_max):
+        raise ValueError(f"zero_point must be integer(s) in [q_min, q_max] = [{q_min}, {q_max}], got {zp.tolist()}")
+    return x, _per_channel(x, scale, "scale", axis), _per_channel(x, zp, "zero_point", axis), q_min, q_max
+
+
+RULES = {"course", "torch", "fbgemm"}
+
+
+def quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
+    """Return q = clamp(round(x / scale) + zero_point, q_min, q_max) as int64 (round: half to even).
+
+    axis=None: one scale and zero point; axis=k: arrays with one entry per channel along axis k.
+    rule: "course" (x / scale in float64), or a framework's float32 rule ("torch", "fbgemm"; module doc).
+    """
+    v.choice(rule, "rule", RULES)
+    x, scale, zp, q_min, q_max = _check(x, scale, zero_point, q_min, q_max, axis)
+    if rule == "course":
+        q = np.rint(x / scale).astype(np.int64) + zp
+    else:
+        inv = np.float32(1.0) / scale.astype(np.float32)
+        x32 = x.astype(np.float32)
+        if rule == "torch":
+            q = np.rint(x32 * inv).astype(np.int64) + zp
+        else:  # one rounding of the exact x * inv + zp (a float64 product of two float32 is exact)
+            q = np.rint((x32.astype(np.float64) * inv.astype(np.float64) + zp).astype(np.float32)).astype(np.int64)
+    return np.clip(q, q_min, q_max)
+
+
+def dequantize(q, scale, zero_point, axis=None):
+    """Return x_hat = (q - zero_point) * scale (Jacob et al. 2018, eq. 1)."""
+    q = v.as_array(q, "q")
+    if q.dtype.kind not in "iu":
+        raise TypeError(f"q must hold integers, got dtype {q.dtype}")
+    scale = _per_channel(q, v.as_array(scale, "scale"), "scale", axis)
+    return (q - _per_channel(q, np.asarray(zero_point), "zero_point", axis)) * scale
+
+
+def fake_quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
+    """Return dequantize(quantize(x)): x rounded to the nearest representable value, in float.
+
+    rule="torch" reproduces torch's fake_quantize_per_{tensor,channel}_affine bit for bit (float32).
+    """
+    q = quantize(x, scale, zero_point, q_min, q_max, axis, rule)
+    if rule != "course":
+        s = _per_channel(q, np.asarray(scale, dtype=np.float32), "scale", axis)
+        return ((q - _per_channel(q, np.asarray(zero_point), "zero_point", axis)).astype(np.float32) * s)
+    return dequantize(q, scale, zero_point, axis)
+
+
+def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
+    """Return TensorFlow's fake_quant_with_min_max_vars(x, x_min, x_max, num_bits, narrow_range).
+
+    The range is NUDGED so that 0 is exactly representable: q_min = 1 if narrow_range else 0,
+    q_max = 2^bits - 1, scale = (x_max - x_min) / (q_max - q_min), zero_point = round(q_min - x_min / scale)
+    (clamped; halves away from 0), nudged_min = (q_min - zero_point) scale, nudged_max likewise; then
+        q_0 = floor(-nudged_min inv + 0.5),  inv = (q_max - q_min) / (x_max - x_min)
+        out = floor((clamp(x, nudged_min, nudged_max) - nudged_min) / scale - q_0 + 0.5) scale
+    in float32, as TF's FakeQuantWithMinMaxVarsFunctor (fake_quant_ops_functor.h): halves round UP.
+    A range of exactly [0, 0] returns zeros, as TF; any other constant range returns x_min.
+    """
+    x = v.as_array(x, "x").astype(np.float32)
+    lo, hi = (np.float32(v.real(a, n)) for a, n in ((x_min, "x_min"), (x_max, "x_max")))
+    if lo > hi:
+        raise ValueError(f"x_min must be <= x_max, got {lo} and {hi}")
+    bits = _bits(bits)
+    q_min, q_max = np.float32(1 if narrow_range else 0), np.float32(2 ** bits - 1)
+    if lo == hi:
+        return np.full_like(x, lo)
+    scale, inv = (hi - lo) / (q_max - q_min), (q_max - q_min) / (hi - lo)
+    zp_from_min = q_min - lo / scale
+    zp = q_min if zp_from_min < q_min else q_max if zp_from_min > q_max else np.float32(np.floor(zp_from_min + np.float32(0.5)))
+    n_min, n_max = (q_min - zp) * scale, (q_max - zp) * scale
+    q_0 = np.floor(-n_min * inv + np.float32(0.5))
+    return np.floor((np.clip(x, n_min, n_max) - n_min) / scale - q_0 + np.float32(0.5)) * scale
