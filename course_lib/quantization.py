@@ -167,3 +167,70 @@ def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
     n_min, n_max = (q_min - zp) * scale, (q_max - zp) * scale
     q_0 = np.floor(-n_min * inv + np.float32(0.5))
     return np.floor((np.clip(x, n_min, n_max) - n_min) / scale - q_0 + np.float32(0.5)) * scale
+
+
+# ----------------------------------------------------------------------------- integer-only arithmetic
+INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
+
+
+def quantize_multiplier(M):
+    """Return (M_0, shift) with M ~ M_0 * 2^(shift - 31) and M_0 in [2^30, 2^31): a real multiplier
+    as a 31-bit fixed-point integer and a power of two (TFLite's QuantizeMultiplier; Jacob et al. 2018,
+    sec. 2.2). M = 0 gives (0, 0); a multiplier below 2^-31 flushes to (0, 0) as TFLite does."""
+    M = v.real(M, "M", low=0.0)
+    if M == 0.0:
+        return 0, 0
+    frac, shift = np.frexp(M)  # M = frac * 2^shift, frac in [0.5, 1)
+    M_0 = int(np.floor(frac * 2 ** 31 + 0.5))  # TfLiteRound: halves away from zero (frac > 0); exact in float64
+    if M_0 == 2 ** 31:
+        M_0, shift = M_0 // 2, shift + 1
+    if shift < -31:
+        return 0, 0
+    return M_0, int(shift)
+
+
+def _int_array(x, name):
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers, got dtype {x.dtype}")
+    return x.astype(np.int64)
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """Return the high 32 bits of 2 a b, rounded to nearest, halves towards +inf (gemmlowp's SRDHM)."""
+    a, b = _int_array(a, "a"), _int_array(b, "b")
+    ab = a * b
+    out = (ab + (1 << 30)) >> 31  # floor((ab + 2^30) / 2^31): ties go up
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, out)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """Return x / 2^exponent rounded to nearest, halves away from zero (gemmlowp's RoundingDivideByPOT)."""
+    x = _int_array(x, "x")
+    exponent = v.integer(exponent, "exponent")
+    if not 0 <= exponent <= 31:
+        raise ValueError(f"exponent must be in [0, 31], got {exponent}")
+    mask = (1 << exponent) - 1
+    remainder, threshold = x & mask, (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(acc, M_0, shift, rounding="double"):
+    """Return round(acc * M_0 * 2^(shift - 31)) in integer arithmetic, as TFLite requantizes int32 sums.
+
+    rounding="double": gemmlowp's two roundings, RDBPOT(SRDHM(acc * 2^max(shift, 0), M_0), max(-shift, 0));
+    rounding="single": TFLITE_SINGLE_ROUNDING's one, (acc M_0 + 2^(30 - shift)) >> (31 - shift).
+    """
+    v.choice(rounding, "rounding", {"double", "single"})
+    acc = v.as_array(acc, "acc")
+    if acc.dtype.kind not in "iu":
+        raise TypeError(f"acc must hold integers (int32 accumulators), got dtype {acc.dtype}")
+    M_0, shift = v.integer(M_0, "M_0", minimum=0), v.integer(shift, "shift")
+    if M_0 >= 2 ** 31 or not -31 <= shift <= 30:
+        raise ValueError(f"M_0 must be in [0, 2^31) and shift in [-31, 30], got M_0={M_0}, shift={shift}")
+    acc = acc.astype(np.int64)
+    if rounding == "single":
+        right = 31 - shift
+        return (acc * M_0 + (1 << (right - 1))) >> right
+    left, right = max(shift, 0), max(-shift, 0)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(acc << left, M_0), right)
