@@ -1,34 +1,64 @@
-"""Lesson 00 checkers pass the reference and reject realistic wrong answers."""
+"""Lesson 00 checkers pass the reference and every answer the text allows, reject realistic wrong
+answers with a hint that names the mistake, and say "not done yet" to a stub."""
+import statistics
+
 import numpy as np
 
 from course_lib import measure
 from course_lib.checks import lesson00 as L
 from course_lib.sparsity import sparsity
-from checker_harness import checker_tests
+from checker_harness import assert_passes, checker_tests
+
+
+def _no_return(*args):
+    measure.mlp_params(args[0])
+
+
+def _latency_quantiles(x, w, method):
+    x = np.asarray(x, dtype=float)[w:].tolist()
+    q1, _, q3 = statistics.quantiles(x, n=4, method=method)
+    return statistics.median(x), q3 - q1
 
 
 CHECKERS = {
-    "mlp_params": (L.check_mlp_params, measure.mlp_params, [
-        lambda s: sum(a * b for a, b in zip(s[:-1], s[1:])),                      # forgot the biases
-        lambda s: sum(a * b + a for a, b in zip(s[:-1], s[1:])),                  # biases of the input side
-        lambda s: sum(s[i] * s[i + 1] + s[i + 1] for i in range(len(s) - 2)),     # off by one: last layer lost
-    ]),
-    "batch_macs": (L.check_batch_macs, lambda s, n: n * measure.dense_macs(s), [
-        lambda s, n: measure.dense_macs(s),                                       # forgot the batch
-        lambda s, n: 2 * n * measure.dense_macs(s),                               # FLOPs, not MACs
-        lambda s, n: n * measure.mlp_params(s),                                   # counted biases as MACs
-    ]),
-    "latency_summary": (L.check_latency_summary, measure.latency_summary, [
-        lambda x, w: (float(np.median(x)), float(np.subtract(*np.percentile(x, [75, 25])))),   # kept warm-up
-        lambda x, w: (float(np.mean(np.asarray(x)[w:])), float(np.std(np.asarray(x)[w:]))),   # mean and std
-        lambda x, w: measure.latency_summary(x, max(w - 1, 0)),                  # off by one: kept a warm-up run
-    ]),
-    "sparsity": (L.check_sparsity, sparsity, [
-        lambda x: np.count_nonzero(x) / np.size(x),                               # density (Distiller's erratum)
-        lambda x: float(np.mean(np.abs(x) < 1e-9)),                               # a tolerance, not exact zeros
-        lambda x: float(np.sum(np.asarray(x) == 0) / len(x)),                     # len of the first axis
-    ]),
+    "mlp_params": (L.check_mlp_params, measure.mlp_params, {
+        "forgot the biases": (lambda s: sum(a * b for a, b in zip(s[:-1], s[1:])), "not the biases"),
+        "biases of the input side": (lambda s: sum(a * b + a for a, b in zip(s[:-1], s[1:])), "OUTPUT unit"),
+        "off by one: last layer lost": (lambda s: sum(s[i] * s[i + 1] + s[i + 1] for i in range(len(s) - 2)),
+                                        "lost the last layer"),
+        "a float count": (lambda s: float(measure.mlp_params(s)), "return an int"),
+        "no return": (_no_return, "did you forget `return`?"),
+    }),
+    "batch_macs": (L.check_batch_macs, lambda s, n: n * measure.dense_macs(s), {
+        "forgot the batch": (lambda s, n: measure.dense_macs(s), "multiply by `batch`"),
+        "FLOPs, not MACs": (lambda s, n: 2 * n * measure.dense_macs(s), "FLOPs"),
+        "counted biases as MACs": (lambda s, n: n * measure.mlp_params(s), "biases"),
+        "a float count": (lambda s, n: n * measure.dense_macs(s) / 1.0, "return an int"),
+    }),
+    "latency_summary": (L.check_latency_summary, measure.latency_summary, {
+        "kept the warm-up": (lambda x, w: measure.latency_summary(x, 0), "kept the warm-up"),
+        "mean and std": (lambda x, w: (float(np.mean(np.asarray(x)[w:])), float(np.std(np.asarray(x)[w:]))),
+                         "mean and standard deviation"),
+        "off by one: kept a warm-up run": (lambda x, w: measure.latency_summary(x, max(w - 1, 0)), "off by one"),
+        "off by one: x[w + 1:]": (lambda x, w: measure.latency_summary(x, w + 1), "off by one"),
+        "statistics.quantiles' default method": (lambda x, w: _latency_quantiles(x, w, "exclusive"), "'exclusive'"),
+    }),
+    "sparsity": (L.check_sparsity, sparsity, {
+        "density (Distiller's erratum)": (lambda x: np.count_nonzero(x) / np.size(x), "density"),
+        "a tolerance, not exact zeros": (lambda x: float(np.mean(np.abs(x) < 1e-9)), "not a tolerance"),
+        "len of the first axis": (lambda x: float(np.sum(np.asarray(x) == 0) / len(x)), "total size"),
+    }),
 }
 
 
 test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker_tests(CHECKERS)
+
+
+def test_every_quartile_method_the_text_allows_passes():
+    assert_passes(L.check_latency_summary, lambda x, w: _latency_quantiles(x, w, "inclusive"))
+    assert_passes(L.check_latency_summary,
+                  lambda x, w: (np.median(np.asarray(x)[w:]), np.subtract(*np.quantile(np.asarray(x)[w:], [0.75, 0.25]))))
+
+
+def test_numpy_integers_are_ints():
+    assert_passes(L.check_mlp_params, lambda s: np.int64(measure.mlp_params(s)))

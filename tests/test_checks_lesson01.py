@@ -33,6 +33,11 @@ def _link(g):
     return t, float(g[t])
 
 
+def _argmax_link(g):
+    t = int(np.argmax(g))
+    return t, float(g[t])
+
+
 def _link_last_tie(g):
     t = len(g) - 1 - int(np.argmin(g[::-1]))
     return t, float(g[t])
@@ -78,25 +83,30 @@ def _index_not_label(value, classes, y, pred):
 
 
 CHECKERS = {
-    "effective_alphas": (L.check_effective_alphas, trees.effective_alphas, _alphas, [
-        lambda t: _alphas(t, minus_one=0),                 # divides by |leaves|, not |leaves| - 1
-        lambda t: _alphas(t, weighted=False),              # sample counts instead of weights
-        lambda t: _alphas(t, over_leaves=False),           # R(T_t) from the two children only
-        lambda t: _alphas(t, leaf_value=0.0),              # leaves get 0, not inf
-        lambda t: _alphas(t, scale=False),                 # forgot to divide by w(root)
-    ]),
-    "weakest_link": (L.check_weakest_link, trees.weakest_link, lambda t: _link(_alphas(t)), [
-        lambda t: _link_last_tie(_alphas(t)),              # ties to the largest id (`<=` scan)
-        lambda t: _link(_alphas(t, minus_one=0)),          # divides by |leaves|
-        lambda t: _no_division(t),                         # smallest R(t) - R(T_t), no per-leaf division
-        lambda t: _link(np.where(np.arange(t.node_count) == 0, np.inf, _alphas(t))),   # never the root
-    ]),
-    "majority_leaf_replacement": (L.check_majority_leaf_replacement, trees.majority_leaf_replacement, None, [
-        _strict,                                           # prunes only if accuracy improves
-        _majority_validation,                              # leaf class from the validation labels
-        _last_on_tie,                                      # last class on a tie in the training weights
-        _index_not_label,                                  # returns the index, not the label
-    ]),
+    "effective_alphas": (L.check_effective_alphas, trees.effective_alphas, _alphas, {
+        "divides by |leaves|": (lambda t: _alphas(t, minus_one=0), "|leaves(T_t)| - 1"),
+        "sample counts, not weights": (lambda t: _alphas(t, weighted=False), "weighted_n_node_samples"),
+        "R(T_t) from the two children only": (lambda t: _alphas(t, over_leaves=False), "ALL the leaves"),
+        "leaves get 0": (lambda t: _alphas(t, leaf_value=0.0), "np.inf, not 0"),
+        "forgot to divide by w(root)": (lambda t: _alphas(t, scale=False), "divide by w(root)"),
+        "no return": (lambda t: None, "did you forget `return`?"),
+    }),
+    "weakest_link": (L.check_weakest_link, trees.weakest_link, lambda t: _link(_alphas(t)), {
+        "ties to the largest id (`<=` scan)": (lambda t: _link_last_tie(_alphas(t)), "LAST node"),
+        "divides by |leaves|": (lambda t: _link(_alphas(t, minus_one=0)), "|leaves(T_t)| - 1"),
+        "no per-leaf division": (_no_division, "without dividing"),
+        "never the root": (lambda t: _link(np.where(np.arange(t.node_count) == 0, np.inf, _alphas(t))),
+                           "the root is a candidate"),
+        "argmax for argmin": (lambda t: _argmax_link(_alphas(t)), "SMALLEST g"),
+        "argmax over the internal nodes": (lambda t: _argmax_link(np.where(np.isinf(_alphas(t)), -np.inf,
+                                                                            _alphas(t))), "SMALLEST g"),
+    }),
+    "majority_leaf_replacement": (L.check_majority_leaf_replacement, trees.majority_leaf_replacement, None, {
+        "prunes only if accuracy improves": (_strict, "<= subtree errors"),
+        "leaf class from the validation labels": (_majority_validation, "TRAINING majority"),
+        "last class on a tie": (_last_on_tie, "FIRST class"),
+        "the index, not the label": (_index_not_label, "classes[k]"),
+    }),
 }
 
 

@@ -1,47 +1,81 @@
-"""Lesson 02 checkers pass the reference and reject realistic wrong answers."""
+"""Lesson 02 checkers pass the reference, reject realistic wrong answers with a hint that names the
+mistake, and say "not done yet" to a stub."""
+import math
+
 import numpy as np
 
 from course_lib.checks import lesson02 as L
 from course_lib.masks import magnitude_mask, masked_update, structured_mask
 from course_lib.sparse_formats import to_csr
-from checker_harness import checker_tests
+from checker_harness import assert_passes, checker_tests
 
 
-def _mask_k(w, k, key):
+def _mask_k(w, k, key, kind="stable"):
     m = np.ones(w.size, bool)
-    m[np.argsort(key(w).ravel(), kind="stable")[:k]] = False
+    m[np.argsort(key(w).ravel(), kind=kind)[:k]] = False
     return m.reshape(w.shape)
+
+
+def _channels(w, s, count=round, norm=lambda x: np.abs(x).sum(1)):
+    scores = norm(np.moveaxis(w, 1, 0).reshape(w.shape[1], -1))
+    keep = _mask_k(scores, count(s * w.shape[1]), lambda x: x)
+    return np.broadcast_to(keep.reshape((1, -1) + (1,) * (w.ndim - 2)), w.shape).copy()
 
 
 def _in_place_step(w, g, m, lr):
     w -= lr * g * m
+    w *= m
     return w
 
 
+def _csr_lists(w):
+    data, indices, indptr = [], [], [0]
+    for row in w:
+        cols = np.flatnonzero(row)
+        data += list(row[cols])
+        indices += list(cols)
+        indptr.append(len(data))
+    return np.array(data, dtype=w.dtype), np.array(indices, dtype=float), np.array(indptr)
+
+
 CHECKERS = {
-    "element_mask": (L.check_element_mask, magnitude_mask, [
-        lambda w, s: _mask_k(w, int(s * w.size), np.abs),                         # int() instead of round
-        lambda w, s: _mask_k(w, round(s * w.size), lambda x: x),                  # ranks w, not |w|
-        lambda w, s: np.abs(w) > np.quantile(np.abs(w), s),                       # a quantile threshold
-        lambda w, s: _mask_k(w, round(s * w.size), np.abs).astype(float),         # not a bool mask
-    ]),
-    "channel_mask": (L.check_channel_mask, lambda w, s: structured_mask(w, s, axis=1), [
-        lambda w, s: structured_mask(w, s, axis=0),                               # wrong axis (filters)
-        lambda w, s: structured_mask(w, s, axis=1, p=2),                          # L2 norm
-        lambda w, s: np.broadcast_to(_mask_k(np.moveaxis(w, 1, 0).reshape(w.shape[1], -1).sum(1), round(s * w.shape[1]),
-                                lambda x: x).reshape((1, -1) + (1,) * (w.ndim - 2)), w.shape).copy(),  # signed sums
-    ]),
-    "to_csr": (L.check_to_csr, to_csr, [
-        lambda w: (w[w != 0], np.nonzero(w)[1], np.cumsum((w != 0).sum(1))),     # indptr without leading 0
-        lambda w: (w.T[w.T != 0], np.nonzero(w.T)[1], np.concatenate([[0], np.cumsum((w != 0).sum(0))])),  # CSC
-        lambda w: (w.ravel(), np.tile(np.arange(w.shape[1]), w.shape[0]),
-                   np.arange(0, w.size + 1, w.shape[1])),                         # keeps explicit zeros
-    ]),
-    "masked_sgd_step": (L.check_masked_sgd_step, masked_update, [
-        lambda w, g, m, lr: w - lr * g,                                           # gradient not masked
-        _in_place_step,                                                           # changes w in place
-        lambda w, g, m, lr: w - lr * g * np.asarray(m, bool) if lr else w + 1,    # lr = 0 edge wrong
-    ]),
+    "element_mask": (L.check_element_mask, magnitude_mask, {
+        "int() instead of round": (lambda w, s: _mask_k(w, int(s * w.size), np.abs), "int() truncates"),
+        "half up instead of half to even": (lambda w, s: _mask_k(w, math.floor(s * w.size + 0.5), np.abs), "half up"),
+        "ranks w, not |w|": (lambda w, s: _mask_k(w, round(s * w.size), lambda x: x), "not |w|"),
+        "a quantile threshold": (lambda w, s: np.abs(w) > np.quantile(np.abs(w), s), None),
+        "not a bool mask": (lambda w, s: _mask_k(w, round(s * w.size), np.abs).astype(float), "bool mask"),
+        "True marks pruned": (lambda w, s: ~magnitude_mask(w, s), "True must mean KEEP"),
+        "tfmot's counting rule": (lambda w, s: magnitude_mask(w, s, rule="tfmot"), "tfmot's counting rule"),
+        "default (unstable) argsort": (lambda w, s: _mask_k(w, round(s * w.size), np.abs, kind="quicksort"),
+                                       "not stable"),
+        "no return": (lambda w, s: None, "did you forget `return`?"),
+    }),
+    "channel_mask": (L.check_channel_mask, lambda w, s: structured_mask(w, s, axis=1), {
+        "wrong axis (filters)": (lambda w, s: structured_mask(w, s, axis=0), "axis 1"),
+        "L2 norm": (lambda w, s: structured_mask(w, s, axis=1, p=2), "L2"),
+        "signed sums": (lambda w, s: _channels(w, s, norm=lambda x: x.sum(1)), "not |w|"),
+        "half-up channel count": (lambda w, s: _channels(w, s, count=lambda x: math.floor(x + 0.5)), "half up"),
+        "one flag per channel": (lambda w, s: _channels(w, s)[(0, slice(None)) + (0,) * (w.ndim - 2)],
+                                 "shaped like w"),
+        "True marks pruned": (lambda w, s: ~structured_mask(w, s, axis=1), "True must mean KEEP"),
+    }),
+    "to_csr": (L.check_to_csr, to_csr, {
+        "indptr without leading 0": (lambda w: (w[w != 0], np.nonzero(w)[1], np.cumsum((w != 0).sum(1))),
+                                     "indptr starts with 0"),
+        "CSC": (lambda w: (w.T[w.T != 0], np.nonzero(w.T)[1], np.concatenate([[0], np.cumsum((w != 0).sum(0))])),
+                "CSC"),
+        "keeps explicit zeros": (lambda w: (w.ravel(), np.tile(np.arange(w.shape[1]), w.shape[0]),
+                                            np.arange(0, w.size + 1, w.shape[1])), "kept the zeros"),
+        "float indices": (_csr_lists, "return integers"),
+    }),
+    "masked_sgd_step": (L.check_masked_sgd_step, masked_update, {
+        "result not re-masked": (lambda w, g, m, lr: w - lr * g * m, "not masked"),
+        "gradient not masked": (lambda w, g, m, lr: w - lr * g, "pruned weights must come out exactly 0"),
+        "masks w, not the step": (lambda w, g, m, lr: w * m - lr * g, "masked w but not the step"),
+        "changes w in place": (_in_place_step, "in place"),
+        "inverted mask": (lambda w, g, m, lr: (1 - np.asarray(m, float)) * (w - lr * g), "KEEP"),
+    }),
 }
 
 
@@ -53,3 +87,12 @@ def test_checker_does_not_mutate_the_callers_arrays():
     before = w.copy()
     L.check_element_mask(lambda x, s: magnitude_mask(x, s))
     assert np.array_equal(w, before)
+
+
+def test_any_integer_dtype_is_accepted_for_csr():
+    assert_passes(L.check_to_csr, lambda w: tuple(a.astype(np.int32) if i else a for i, a in enumerate(to_csr(w))))
+
+
+def test_a_large_failure_is_summarised():
+    v = L.check_channel_mask(lambda w, s: structured_mask(w, s, axis=0))
+    assert len(repr(v).splitlines()) <= 6, repr(v)

@@ -56,7 +56,7 @@ class Verdict:
 
 def _show(x):
     """Show a value briefly: small arrays in full, large ones as shape and dtype only."""
-    if isinstance(x, tuple) and any(isinstance(i, np.ndarray) for i in x):  # e.g. (data, indices, indptr)
+    if isinstance(x, tuple):  # e.g. (data, indices, indptr) or (median, iqr)
         return "(" + ", ".join(_show_inline(i) for i in x) + ")"
     if isinstance(x, np.ndarray):
         if x.size > SMALL:
@@ -102,6 +102,8 @@ def exact(expected, got):
             return f"expected a boolean mask (dtype bool), got dtype {got.dtype}"
         if expected.dtype.kind in "iu" and got.dtype.kind not in "iu":
             return f"expected integers (dtype {expected.dtype}), got dtype {got.dtype}"
+        if expected.dtype.kind == "f" and got.dtype.kind != "f":
+            return f"expected floats (dtype {expected.dtype}), got dtype {got.dtype}"
         differ = expected != got
         if differ.any():
             return f"{int(differ.sum())} of {expected.size} entries differ ({_positions(differ, expected, got)})"
@@ -228,16 +230,39 @@ def common_mistake(expected, got, _top=True):
     return None
 
 
-def _known_mistake(mistakes, case, got, compare, expected):
-    """Return the message of the first Mistake whose wrong answer equals `got` on this case."""
-    for m in mistakes:
-        try:
-            wrong = m.wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-            if compare(expected, wrong) is not None and compare(wrong, got) is None:
-                return m.message
-        except Exception:   # a detector that does not apply to this case stays silent
-            continue
-    return None
+def _call(fn, case):
+    return fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+
+
+def _matches(mistake, case, got, compare, expected):
+    """True if `got` equals the mistake's answer on this case (and that answer is wrong here)."""
+    try:
+        wrong = _call(mistake.wrong, case)
+        return compare(expected, wrong) is not None and compare(wrong, got) is None
+    except Exception:   # a detector that does not apply to this case stays silent
+        return False
+
+
+def _agrees(mistake, case, student_fn, compare):
+    """True unless the mistake and the student's function give different answers on this case."""
+    try:
+        return compare(_call(mistake.wrong, case), _call(student_fn, case)) is None
+    except Exception:
+        return True
+
+
+def _diagnose(mistakes, cases, i, student_fn, got, compare, expected):
+    """Name the mistake behind the failure on cases[i], or return the case's hint.
+
+    Order: a known Mistake that gives the student's answer on this case AND agrees with the student's
+    function on every other case; then a common mistake; then a Mistake that matches this case only
+    (several known mistakes can coincide on one case); then the case's own hint.
+    """
+    hits = [m for m in mistakes if _matches(m, cases[i], got, compare, expected)]
+    for m in hits:
+        if all(_agrees(m, c, student_fn, compare) for j, c in enumerate(cases) if j != i):
+            return m.message
+    return common_mistake(expected, got) or (hits[0].message if hits else cases[i].hint)
 
 
 # ------------------------------------------------------------------------------------- running
@@ -264,7 +289,7 @@ def run_checks(student_fn, reference_fn, cases, exercise, compare=exact, mistake
     `mistakes`: lesson-specific `Mistake`s, tried (in order) before the common ones when a case fails.
     """
     tag = f"Exercise {exercise}"
-    for case in cases:
+    for i, case in enumerate(cases):
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
         snapshot = copy.deepcopy((args, kwargs))
         expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
@@ -287,7 +312,6 @@ def run_checks(student_fn, reference_fn, cases, exercise, compare=exact, mistake
         except Exception as e:  # an answer of an unexpected kind: say so, no traceback
             why = f"your answer could not be compared ({type(e).__name__}: {e})"
         if why:
-            hint = _known_mistake(mistakes, case, got, compare, expected) or common_mistake(expected, got) \
-                or case.hint
+            hint = _diagnose(mistakes, cases, i, student_fn, got, compare, expected)
             return Verdict(exercise, False, _failure(tag, case, why, expected, got, hint))
     return Verdict(exercise, True, f"✓ {tag} passed all {len(cases)} cases.")
