@@ -1,8 +1,24 @@
-"""The machinery every checker shares: cases, comparison, verdicts, and friendly failures."""
+"""The machinery every checker shares: cases, comparison, diagnosis of common mistakes, verdicts.
+
+A failing verdict names the case, what differs (large arrays summarised: shape, how many entries
+differ, the first few positions), and a hint. When the answer matches a KNOWN mistake, the hint
+names that mistake instead of the case's generic hint:
+
+- lesson-specific mistakes, passed in by a checker as `Mistake(wrong_fn, message)`: the student's
+  answer equals what `wrong_fn` (a known wrong implementation) returns on this case;
+- common mistakes every checker recognises (`common_mistake`): `None` returned (a missing
+  `return`), the wrong dtype, an inverted mask (True must mean keep), 1 − expected, −expected,
+  2× or ½× expected, an integer off by one, a transposed array.
+
+See docs/checkers.md for how to write a checker.
+"""
 import copy
 from dataclasses import dataclass, field
 
 import numpy as np
+
+SMALL = 24          # arrays up to this many entries are printed in full; larger ones are summarised
+FIRST = 4           # how many differing positions a summary lists
 
 
 @dataclass
@@ -13,6 +29,14 @@ class Case:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     hint: str = ""
+
+
+@dataclass
+class Mistake:
+    """A known wrong answer: `wrong(*args)` computes it; `message` names the mistake for the student."""
+
+    wrong: object
+    message: str
 
 
 class Verdict:
@@ -28,20 +52,47 @@ class Verdict:
         return self.message
 
 
+# ---------------------------------------------------------------------------------------- showing
+
 def _show(x):
+    """Show a value briefly: small arrays in full, large ones as shape and dtype only."""
     if isinstance(x, tuple) and any(isinstance(i, np.ndarray) for i in x):  # e.g. (data, indices, indptr)
-        return "(" + ", ".join(np.array2string(i, precision=4, threshold=12, edgeitems=3, separator=", ")
-                               if isinstance(i, np.ndarray) else _show(i) for i in x) + ")"
+        return "(" + ", ".join(_show_inline(i) for i in x) + ")"
     if isinstance(x, np.ndarray):
+        if x.size > SMALL:
+            extra = f", {int(x.sum())} True" if x.dtype == bool else ""
+            return f"array(shape={x.shape}, dtype={x.dtype}{extra})"
         return f"array(shape={x.shape}, dtype={x.dtype}):\n" + np.array2string(
-            x, precision=4, threshold=60, edgeitems=3, suppress_small=True)
-    if isinstance(x, float):
-        return f"{x:.6g}"
+            x, precision=4, threshold=SMALL, edgeitems=3, suppress_small=True)
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.6g}"
     return repr(x)
 
 
+def _show_inline(x):
+    if isinstance(x, np.ndarray):
+        if x.size > SMALL:
+            return f"array(shape={x.shape}, dtype={x.dtype})"
+        return np.array2string(x, precision=4, threshold=12, edgeitems=3, separator=", ")
+    return _show(x)
+
+
+def _value(x):
+    return f"{x:.6g}" if isinstance(x, (float, np.floating)) else repr(x.item() if hasattr(x, "item") else x)
+
+
+def _positions(differ, expected, got):
+    """Return 'at (0, 2): expected 1, got 0; ...' for the first few differing positions."""
+    where = np.argwhere(differ)[:FIRST]
+    shown = "; ".join(f"at {tuple(int(i) for i in p)}: expected {_value(expected[tuple(p)])}, "
+                      f"got {_value(got[tuple(p)])}" for p in where)
+    return shown + ("; ..." if differ.sum() > FIRST else "")
+
+
+# ------------------------------------------------------------------------------------- comparing
+
 def exact(expected, got):
-    """Compare exactly (arrays: same shape and values; bool masks must be bool). Return a reason or None."""
+    """Compare exactly (arrays: same shape, dtype kind and values; bool masks must be bool). Return a reason or None."""
     if isinstance(expected, np.ndarray):
         if not isinstance(got, np.ndarray):
             return f"expected a numpy array, got {type(got).__name__}"
@@ -49,9 +100,11 @@ def exact(expected, got):
             return f"expected shape {expected.shape}, got shape {got.shape}"
         if expected.dtype == bool and got.dtype != bool:
             return f"expected a boolean mask (dtype bool), got dtype {got.dtype}"
-        if not np.array_equal(expected, got):
-            n = int(np.sum(expected != got))
-            return f"{n} of {expected.size} entries differ"
+        if expected.dtype.kind in "iu" and got.dtype.kind not in "iu":
+            return f"expected integers (dtype {expected.dtype}), got dtype {got.dtype}"
+        differ = expected != got
+        if differ.any():
+            return f"{int(differ.sum())} of {expected.size} entries differ ({_positions(differ, expected, got)})"
         return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
@@ -61,9 +114,13 @@ def exact(expected, got):
             if why:
                 return f"item {i}: {why}"
         return None
-    if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
-        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-            return f"expected an integer, got {type(got).__name__}"
+    if isinstance(expected, (bool, np.bool_)):
+        if not isinstance(got, (bool, np.bool_)):
+            return f"expected True or False, got {type(got).__name__}"
+        return None if got == expected else "the values differ"
+    if isinstance(expected, (int, np.integer)):
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+            return f"expected an integer (int), got {type(got).__name__}"
         return None if got == expected else "the counts differ"
     return None if got == expected else "the values differ"
 
@@ -78,11 +135,112 @@ def allclose(atol=1e-6, rtol=0.0):
         e = np.asarray(expected, dtype=float)
         if g.shape != e.shape:
             return f"expected shape {e.shape}, got shape {g.shape}"
-        if not np.allclose(g, e, atol=atol, rtol=rtol):
-            return f"largest difference {np.max(np.abs(g - e)):.3g} > tolerance {atol:g}"
+        if np.isnan(g).any() and not np.isnan(e).any():
+            return f"your result contains NaN ({int(np.isnan(g).sum())} of {g.size} entries)"
+        same_inf = np.isinf(e) == np.isinf(g)
+        ok = np.isclose(g, e, atol=atol, rtol=rtol) & same_inf | (np.isinf(e) & (e == g))
+        if not ok.all():
+            if e.ndim == 0:
+                return f"the difference {abs(float(g) - float(e)):.3g} is above the tolerance {atol:g}"
+            diff = np.abs(np.where(np.isfinite(e) & np.isfinite(g), g - e, np.inf))
+            return (f"{int((~ok).sum())} of {e.size} entries differ by more than {atol:g} "
+                    f"(largest {np.max(diff):.3g}; {_positions(~ok, e, g)})")
         return None
     return compare
 
+
+def items(names, compare=exact):
+    """Compare a tuple item by item with `compare`, naming the item that differs (e.g. 'indptr')."""
+    def compare_items(expected, got):
+        if not isinstance(got, (tuple, list)) or len(got) != len(names):
+            return f"expected a tuple of {len(names)} items ({', '.join(names)}), got {_show(got)}"
+        for name, e, g in zip(names, expected, got):
+            why = compare(e, g)
+            if why:
+                return f"{name}: {why}"
+        return None
+    return compare_items
+
+
+# ---------------------------------------------------------------------------------- diagnosing
+
+def _contains_none(x):
+    return x is None or (isinstance(x, (tuple, list)) and any(i is None for i in x))
+
+
+def _close(a, b):
+    try:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and a.size > 0 and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=False))
+
+
+def _numeric(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_)) or \
+        (isinstance(x, np.ndarray) and x.dtype.kind in "iuf")
+
+
+def common_mistake(expected, got, _top=True):
+    """Name a common mistake that explains `got` (None if none does); tuples are searched item by item."""
+    if got is None:
+        return "your function returned None: did you forget `return`?"
+    if isinstance(expected, tuple) and isinstance(got, (tuple, list)) and len(got) == len(expected):
+        for i, (e, g) in enumerate(zip(expected, got)):
+            if g is None:
+                return f"item {i} of your tuple is None: did you forget to compute or return it?"
+            why = common_mistake(e, g, _top=False)
+            if why:
+                return f"item {i}: {why}"
+        return None
+    if isinstance(expected, np.ndarray) and isinstance(got, np.ndarray):
+        if expected.dtype == bool and got.shape == expected.shape:
+            g = got.astype(bool) if got.dtype != bool and np.isin(got, (0, 1)).all() else got
+            if g.dtype == bool and expected.size and np.array_equal(g, ~expected):
+                return "your mask is inverted: True must mean KEEP the weight, False prune it"
+            if got.dtype != bool and np.array_equal(g, expected):
+                return f"the right entries, but as dtype {got.dtype}: return a bool mask (e.g. `mask.astype(bool)`)"
+        if got.shape == expected.shape and expected.dtype.kind in "iu" and got.dtype.kind == "f" \
+                and np.array_equal(got, expected):
+            return f"the right values, but as floats (dtype {got.dtype}): return integers (e.g. `.astype(np.int64)`)"
+        if expected.ndim == 2 and got.shape == expected.shape[::-1] and expected.shape[0] != expected.shape[1] \
+                and _close(got.T, expected):
+            return "your result is transposed: check which axis is rows and which is columns"
+    if isinstance(expected, (int, np.integer)) and not isinstance(expected, (bool, np.bool_)):
+        if isinstance(got, (float, np.floating)) and float(got) == float(expected):
+            return f"the right number, but a float ({got!r}): return an int (e.g. `int(x)`)"
+        if _top and isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)) \
+                and abs(got - expected) == 1:   # a count; inside a tuple it may be an id
+            return "off by one: check the ends of your ranges (first/last item, `<` vs `<=`)"
+    if not (_numeric(expected) and _numeric(got)):
+        return None
+    e = np.asarray(expected, dtype=float)
+    if not np.any(np.abs(e) > 1e-12) or not np.isfinite(e).all():
+        return None
+    if _close(got, 1 - e) and not _close(e, 1 - e):
+        return "your answer is 1 − the expected one: you computed the complement (e.g. kept vs pruned, density vs sparsity)"
+    if _close(got, -e):
+        return "your answer has the wrong sign"
+    if _close(got, 2 * e):
+        return "your answer is 2× the expected one: a missing ½, or something counted twice?"
+    if _close(got, e / 2):
+        return "your answer is ½× the expected one: an extra ½, or a missing factor 2?"
+    return None
+
+
+def _known_mistake(mistakes, case, got, compare, expected):
+    """Return the message of the first Mistake whose wrong answer equals `got` on this case."""
+    for m in mistakes:
+        try:
+            wrong = m.wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            if compare(expected, wrong) is not None and compare(wrong, got) is None:
+                return m.message
+        except Exception:   # a detector that does not apply to this case stays silent
+            continue
+    return None
+
+
+# ------------------------------------------------------------------------------------- running
 
 def _changed(before, after):
     """Return True if any array inside `after` differs from its snapshot in `before`."""
@@ -96,8 +254,15 @@ def _changed(before, after):
     return False
 
 
-def run_checks(student_fn, reference_fn, cases, exercise, compare=exact):
-    """Run `student_fn` on every case, compare with `reference_fn`, and return a Verdict."""
+def _failure(tag, case, why, expected, got, hint):
+    return f"✗ {tag}, case '{case.name}': {why}.\n  expected: {_show(expected)}\n  got:      {_show(got)}\n  Hint: {hint}"
+
+
+def run_checks(student_fn, reference_fn, cases, exercise, compare=exact, mistakes=()):
+    """Run `student_fn` on every case, compare with `reference_fn`, and return a Verdict.
+
+    `mistakes`: lesson-specific `Mistake`s, tried (in order) before the common ones when a case fails.
+    """
     tag = f"Exercise {exercise}"
     for case in cases:
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
@@ -114,9 +279,15 @@ def run_checks(student_fn, reference_fn, cases, exercise, compare=exact):
         if _changed(snapshot, (args, kwargs)):
             return Verdict(exercise, False, f"✗ {tag}, case '{case.name}': your function changed its "
                                             "input in place. Work on a copy (e.g. `w = w.copy()`).")
-        why = compare(expected, got)
+        if _contains_none(got) and not _contains_none(expected):
+            return Verdict(exercise, False, _failure(tag, case, "your function returned None", expected, got,
+                                                     common_mistake(expected, got)))
+        try:
+            why = compare(expected, got)
+        except Exception as e:  # an answer of an unexpected kind: say so, no traceback
+            why = f"your answer could not be compared ({type(e).__name__}: {e})"
         if why:
-            return Verdict(exercise, False, f"✗ {tag}, case '{case.name}': {why}.\n"
-                                            f"  expected: {_show(expected)}\n  got:      {_show(got)}\n"
-                                            f"  Hint: {case.hint}")
+            hint = _known_mistake(mistakes, case, got, compare, expected) or common_mistake(expected, got) \
+                or case.hint
+            return Verdict(exercise, False, _failure(tag, case, why, expected, got, hint))
     return Verdict(exercise, True, f"✓ {tag} passed all {len(cases)} cases.")
