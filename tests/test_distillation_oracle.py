@@ -169,3 +169,21 @@ def test_attention_loss_zero_features_equal_torch(torch):
     ref.backward()
     assert abs(L - ref.item()) < 1e-12
     close(dF, xs.grad.numpy())
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("T, alpha_k", [(10.0, 0.1), (2.0, 0.5), (1.0, 0.9)])
+def test_keras_io_form_is_ours_with_alpha_one_minus_theirs(T, alpha_k):
+    """keras-io: alpha * SparseCategoricalCrossentropy + (1 - alpha) * KLDivergence(p, q) * T^2.
+
+    keras computes in float32 and clips both probabilities to [1e-7, 1]; with moderate logits nothing is
+    clipped, so it equals kd_loss(alpha = 1 - alpha_keras) to float32 precision (1e-5 relative).
+    """
+    from course_lib.frameworks import import_tf
+    tf, keras, _ = import_tf(0)
+    s, t, y = logits(21, scale=1.0)
+    kl = keras.losses.KLDivergence()(tf.nn.softmax(t / T), tf.nn.softmax(s / T)).numpy()
+    hard = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, s).numpy()
+    theirs = alpha_k * hard + (1 - alpha_k) * kl * T ** 2
+    ours = D.kd_loss(s, t, y, T, 1 - alpha_k)
+    assert abs(theirs - ours) < 1e-5 * max(1.0, abs(ours))
