@@ -31,6 +31,21 @@ def fraction(x, name, low=0.0, high=1.0, high_inclusive=True):
     return x
 
 
+def real(x, name, low=None, high=None, low_inclusive=True, high_inclusive=True):
+    """Check that `x` is a finite real number within the given bounds and return it as float."""
+    lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low}"
+    hi = "inf)" if high is None else f"{high}" + ("]" if high_inclusive else ")")
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number in {lo}, {hi}, got {type(x).__name__}")
+    x = float(x)
+    ok = np.isfinite(x)
+    ok &= low is None or (x >= low if low_inclusive else x > low)
+    ok &= high is None or (x <= high if high_inclusive else x < high)
+    if not ok:
+        raise ValueError(f"{name} must be in {lo}, {hi}, got {x}")
+    return x
+
+
 def integer(x, name, minimum=None):
     """Check that `x` is an integer (>= minimum when given) and return it as int."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):

@@ -4,18 +4,41 @@ Layer l computes a_l = f_l(W_l a_{l-1} + b_l), with W_l shaped (out, in) as torc
 Losses follow torch's defaults: `mse` = mean over all elements of (y_hat - y)^2 (MSELoss),
 `cross_entropy` = mean over the batch of -log softmax(z)_y (CrossEntropyLoss on logits).
 Masks (bool, True = keep) act in the forward pass (W * m) AND the backward pass (grad * m),
-as torch.nn.utils.prune and tfmot do.
+as torch.nn.utils.prune does.
+
+The model protocol. `train`, `sgd_step` and the pruning loops work with any model that has
+- lists `W`, `b`, `masks` over its parametrised layers (a mask is a bool array shaped like its W,
+  True = keep, or None for an unmasked layer);
+- `forward(X, keep=False)` (with keep=True it stores what `backward` needs), `backward(d_out) ->
+  (dW, db)`, `loss_and_grads(X, y, loss) -> (L, dW, db)`;
+- `set_masks(masks)`, `effective_weights()`, `get_flat()` / `set_flat(theta)`, `n_params`, `copy()`.
+`MLP` below and the convolutional `course_lib.layers.Sequential` both follow it.
 """
+from typing import Callable, NamedTuple
+
 import numpy as np
 
 from . import _validate as v
 
-ACTIVATIONS = {
-    "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
-    "tanh": (np.tanh, lambda z, a: 1.0 - a ** 2),
+def _sigmoid(z):
     # clip: exp(-z) overflows below z = -709; the clipped value differs from 0 by < 1e-217
-    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))), lambda z, a: a * (1.0 - a)),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
+
+
+class Activation(NamedTuple):
+    """An activation f with its derivatives, each written as a function of (z, a) where a = f(z)."""
+
+    f: Callable
+    d1: Callable  # f'(z)
+    d2: Callable  # f''(z), for second-order methods (LeCun's diagonal, exact Hessians)
+
+
+ACTIVATIONS = {
+    "identity": Activation(lambda z: z, lambda z, a: np.ones_like(z), lambda z, a: np.zeros_like(z)),
+    "tanh": Activation(np.tanh, lambda z, a: 1.0 - a ** 2, lambda z, a: -2.0 * a * (1.0 - a ** 2)),
+    "sigmoid": Activation(_sigmoid, lambda z, a: a * (1.0 - a), lambda z, a: a * (1.0 - a) * (1.0 - 2.0 * a)),
+    "relu": Activation(lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype),
+                       lambda z, a: np.zeros_like(z)),
 }
 
 
@@ -47,16 +70,70 @@ def cross_entropy(logits, y):
 LOSSES = {"mse": mse, "cross_entropy": cross_entropy}
 
 
+# --- the flat parameter layout theta = [vec(W_1), b_1, vec(W_2), b_2, ...] (one place for all) ---
+def flat_layout(W, b):
+    """Return [(name, l, start, shape)] for theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
+    out, i = [], 0
+    for l, (w, bl) in enumerate(zip(W, b)):
+        for name, p in (("W", w), ("b", bl)):
+            out.append((name, l, i, np.shape(p)))
+            i += int(np.size(p))
+    return out
+
+
+def to_flat(W, b):
+    """Return the per-layer arrays W, b as one vector in the layout of `flat_layout`."""
+    return np.concatenate([np.reshape(p, -1) for w, bl in zip(W, b) for p in (w, bl)])
+
+
+def from_flat(theta, W, b):
+    """Return (W, b) lists cut from the vector theta, shaped like the given W, b (the inverse of to_flat)."""
+    n = sum(int(np.size(p)) for p in (*W, *b))
+    theta = v.as_array(theta, "theta")
+    if theta.shape != (n,):
+        raise ValueError(f"theta must have shape ({n},), got {theta.shape}")
+    parts = {"W": [None] * len(W), "b": [None] * len(b)}
+    for name, l, i, shape in flat_layout(W, b):
+        parts[name][l] = theta[i:i + int(np.prod(shape))].reshape(shape).copy()
+    return parts["W"], parts["b"]
+
+
+def loss_function(loss):
+    """Return the loss callable for a name in LOSSES, or `loss` itself if it is callable."""
+    if callable(loss):
+        return loss
+    return LOSSES[v.choice(loss, "loss", set(LOSSES))]
+
+
+def check_masks(masks, W):
+    """Validate one mask per layer (bool, shaped like its W, or None); return them as bool copies."""
+    if len(masks) != len(W):
+        raise ValueError(f"masks must have one entry per layer ({len(W)}), got {len(masks)}")
+    out = []
+    for l, (m, w) in enumerate(zip(masks, W)):
+        if m is not None:
+            m = np.asarray(m)
+            if m.dtype != bool or m.shape != np.shape(w):
+                raise ValueError(f"masks[{l}] must be a bool array of shape {np.shape(w)} (True = keep) "
+                                 f"or None, got dtype {m.dtype} and shape {m.shape}")
+            m = m.copy()
+        out.append(m)
+    return out
+
+
 class MLP:
     """A multilayer perceptron with `sizes = [n_in, h_1, ..., n_out]` and one activation per layer."""
 
     def __init__(self, sizes, activation="tanh", output="identity", seed=0, scale=None):
-        if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-            raise ValueError(f"sizes must list >= 2 positive layer widths, got {sizes}")
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+            raise ValueError(f"sizes must list >= 2 positive layer widths, got {sizes!r}")
+        sizes = [v.integer(s, "sizes", minimum=1) for s in sizes]
         v.choice(activation, "activation", set(ACTIVATIONS))
         v.choice(output, "output", set(ACTIVATIONS))
+        if scale is not None:
+            scale = v.real(scale, "scale", low=0.0, low_inclusive=False)
         rng = np.random.default_rng(seed)
-        self.sizes = [int(s) for s in sizes]
+        self.sizes = sizes
         self.acts = [activation] * (len(sizes) - 2) + [output]
         self.W, self.b = [], []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
@@ -64,32 +141,46 @@ class MLP:
             self.W.append(rng.normal(0.0, std, size=(n_out, n_in)))
             self.b.append(np.zeros(n_out))
         self.masks = [None] * len(self.W)
+        self.cache = None
+
+    def set_masks(self, masks):
+        """Set one mask per layer (bool, True = keep, or None) and zero the masked weights: W <- W * m."""
+        self.masks = check_masks(masks, self.W)
+        self.W = [w if m is None else w * m for w, m in zip(self.W, self.masks)]
 
     def effective_weights(self):
         """Return W_l * m_l for every layer (the weights the forward pass uses)."""
         return [w if m is None else w * m for w, m in zip(self.W, self.masks)]
 
     def forward(self, X, keep=False):
-        """Return the network output for inputs X of shape (n, n_in); keep the cache for backward."""
-        a = np.asarray(X, dtype=float)
+        """Return the output for inputs X of shape (n, n_in).
+
+        With keep=True, `self.cache` holds [(z_l, a_l)] for l = 0..L: a_0 = X (z_0 = None),
+        z_l = a_{l-1} W_l^T + b_l and a_l = f_l(z_l); `backward` and second-order methods read it.
+        """
+        a = v.as_array(X, "X").astype(float)
+        if a.ndim != 2 or a.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have shape (n, {self.sizes[0]}), got {a.shape}")
         cache = [(None, a)]
         for w, b, act in zip(self.effective_weights(), self.b, self.acts):
             z = a @ w.T + b
-            a = ACTIVATIONS[act][0](z)
+            a = ACTIVATIONS[act].f(z)
             cache.append((z, a))
         if keep:
-            self._cache = cache
+            self.cache = cache
         return a
 
     def backward(self, d_out):
         """Back-propagate dL/d(output); return (dW list, db list), masked gradients for masked layers."""
+        if self.cache is None:
+            raise RuntimeError("call forward(X, keep=True) before backward")
         dW, db = [None] * len(self.W), [None] * len(self.W)
         delta = d_out
         weights = self.effective_weights()
         for l in range(len(self.W) - 1, -1, -1):
-            z, a = self._cache[l + 1]
-            delta = delta * ACTIVATIONS[self.acts[l]][1](z, a)
-            dW[l] = delta.T @ self._cache[l][1]
+            z, a = self.cache[l + 1]
+            delta = delta * ACTIVATIONS[self.acts[l]].d1(z, a)
+            dW[l] = delta.T @ self.cache[l][1]
             db[l] = delta.sum(axis=0)
             if self.masks[l] is not None:
                 dW[l] = dW[l] * self.masks[l]
@@ -97,40 +188,32 @@ class MLP:
         return dW, db
 
     def loss_and_grads(self, X, y, loss="mse"):
-        """Return (L, dW, db) of `loss` ('mse' or 'cross_entropy') on (X, y)."""
-        v.choice(loss, "loss", set(LOSSES))
-        value, d_out = LOSSES[loss](self.forward(X, keep=True), y)
+        """Return (L, dW, db) of `loss` on (X, y): a name in LOSSES, or a callable loss(out, *targets).
+
+        `y` is the target array, or a tuple of arrays passed to a callable loss as its targets.
+        """
+        value, d_out = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
         dW, db = self.backward(d_out)
         return value, dW, db
 
-    # --- flat parameter vectors: theta = [vec(W_1), b_1, vec(W_2), b_2, ...] ---
     def get_flat(self):
         """Return all parameters as one vector theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
-        return np.concatenate([p.reshape(-1) for w, b in zip(self.W, self.b) for p in (w, b)])
+        return to_flat(self.W, self.b)
 
     def set_flat(self, theta):
         """Load parameters from a flat vector laid out as `get_flat` returns it."""
-        theta = v.as_array(theta, "theta").astype(float)
-        if theta.shape != (self.n_params,):
-            raise ValueError(f"theta must have shape ({self.n_params},), got {theta.shape}")
-        i = 0
-        for l in range(len(self.W)):
-            for name in ("W", "b"):
-                p = getattr(self, name)[l]
-                getattr(self, name)[l] = theta[i:i + p.size].reshape(p.shape).copy()
-                i += p.size
+        self.W, self.b = from_flat(v.as_array(theta, "theta").astype(float), self.W, self.b)
 
     def flat_grad(self, X, y, loss="mse"):
         """Return (L, dL/dtheta) with the layout of `get_flat`."""
         value, dW, db = self.loss_and_grads(X, y, loss)
-        return value, np.concatenate([p.reshape(-1) for w, b in zip(dW, db) for p in (w, b)])
+        return value, to_flat(dW, db)
 
     def param_names(self):
         """Return a name per entry of theta, e.g. 'W1[0,1]' (weight of layer 1 from input 1 to unit 0)."""
         names = []
-        for l, (w, b) in enumerate(zip(self.W, self.b), start=1):
-            names += [f"W{l}[{i},{j}]" for i in range(w.shape[0]) for j in range(w.shape[1])]
-            names += [f"b{l}[{i}]" for i in range(b.size)]
+        for name, l, _, shape in flat_layout(self.W, self.b):
+            names += [f"{name}{l + 1}[{','.join(map(str, ix))}]" for ix in np.ndindex(*shape)]
         return names
 
     @property
@@ -138,28 +221,27 @@ class MLP:
         return sum(w.size + b.size for w, b in zip(self.W, self.b))
 
     def copy(self):
-        """Return an independent copy (weights, biases and masks)."""
+        """Return an independent copy (weights, biases and masks; not the cache)."""
         new = MLP.__new__(MLP)
         new.sizes, new.acts = list(self.sizes), list(self.acts)
         new.W = [w.copy() for w in self.W]
         new.b = [b.copy() for b in self.b]
         new.masks = [None if m is None else m.copy() for m in self.masks]
+        new.cache = None
         return new
 
 
-def sgd_epoch(model, X, y, loss="mse", lr=0.1, batch_size=32, rng=None, momentum=0.0, state=None):
-    """Run one epoch of minibatch SGD (with optional momentum); return the mean training loss.
+# --- training: one SGD update, one loop ---
+def _batch(y, idx):
+    return tuple(t[idx] for t in y) if isinstance(y, tuple) else y[idx]
 
-    Masked weights stay exactly zero: their gradient is masked and W is re-masked after each step.
-    """
-    rng = np.random.default_rng(0) if rng is None else rng
-    order = rng.permutation(len(X))
-    state = {} if state is None else state
-    losses = []
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        losses.append(sgd_step(model, X[idx], y[idx], loss, lr, momentum, state))
-    return float(np.mean(losses))
+
+def _check_xy(X, y):
+    n = len(X)
+    for t in (y if isinstance(y, tuple) else (y,)):
+        if len(t) != n:
+            raise ValueError(f"y must have {n} rows (one per row of X), got {len(t)}")
+    return n
 
 
 def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
@@ -168,6 +250,8 @@ def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
     v <- momentum * v - lr * g;  theta <- theta + v;  W <- W * m
     (Polyak 1964 momentum; equal to torch.optim.SGD(momentum=...) while lr is constant)
     """
+    lr = v.real(lr, "lr", low=0.0, low_inclusive=False)
+    momentum = v.real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
     state = {} if state is None else state
     value, dW, db = model.loss_and_grads(Xb, yb, loss)
     for l in range(len(model.W)):
@@ -178,6 +262,48 @@ def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
         if model.masks[l] is not None:
             model.W[l] = model.W[l] * model.masks[l]
     return value
+
+
+def sgd_epoch(model, X, y, loss="mse", lr=0.1, batch_size=32, rng=None, momentum=0.0, state=None):
+    """Run one epoch of minibatch SGD (with optional momentum); return the mean training loss."""
+    n = _check_xy(X, y)
+    batch_size = v.integer(batch_size, "batch_size", minimum=1)
+    rng = np.random.default_rng(0) if rng is None else rng
+    order = rng.permutation(n)
+    state = {} if state is None else state
+    return float(np.mean([sgd_step(model, X[order[i:i + batch_size]], _batch(y, order[i:i + batch_size]),
+                                   loss, lr, momentum, state) for i in range(0, n, batch_size)]))
+
+
+def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss="cross_entropy",
+          on_step=None):
+    """Train `model` in place with minibatch SGD with momentum; return the mean loss of each epoch.
+
+    The course's one training loop. `loss`: a name in LOSSES or a callable loss(output, *targets)
+    -> (L, dL/doutput); `y`: the targets, or a tuple of arrays cut into batches together (e.g.
+    (labels, teacher_logits) for distillation). `on_step(step, model)` runs at the START of every
+    step (1, 2, ...), before that batch's update: where tfmot's pruning wrapper updates its masks.
+    Masks stay applied (masked gradient, re-masked weights), so pruned weights remain exactly 0.
+    """
+    epochs = v.integer(epochs, "epochs", minimum=0)
+    batch_size = v.integer(batch_size, "batch_size", minimum=1)
+    lr = v.real(lr, "lr", low=0.0, low_inclusive=False)
+    momentum = v.real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+    loss_function(loss)
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function on_step(step, model) or None, got {type(on_step).__name__}")
+    n = _check_xy(X, y)
+    rng, state, step, history = np.random.default_rng(seed), {}, 0, []
+    for _ in range(epochs):
+        order, losses = rng.permutation(n), []
+        for i in range(0, n, batch_size):
+            step += 1
+            if on_step is not None:
+                on_step(step, model)
+            idx = order[i:i + batch_size]
+            losses.append(sgd_step(model, X[idx], _batch(y, idx), loss, lr, momentum, state))
+        history.append(float(np.mean(losses)))
+    return history
 
 
 def accuracy(model, X, y):

@@ -13,20 +13,18 @@ import numpy as np
 
 from . import _validate as v
 from .masks import global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
-from .nn import accuracy, sgd_epoch, sgd_step
+from .nn import accuracy
+from .nn import train as nn_train
 
 
 # --------------------------------------------------------------------------- training
 def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss="cross_entropy"):
-    """Train `model` in place with minibatch SGD for `epochs` epochs; return the last epoch's loss.
+    """Deprecated alias of `course_lib.nn.train` that returns only the last epoch's loss.
 
-    Masks stay applied (masked gradient, re-masked weights), so pruned weights remain exactly 0.
+    Kept while lessons move to `nn.train`; new code calls `nn.train`.
     """
-    epochs = v.integer(epochs, "epochs", minimum=0)
-    rng, state, last = np.random.default_rng(seed), {}, float("nan")
-    for _ in range(epochs):
-        last = sgd_epoch(model, X, y, loss, lr, batch_size, rng, momentum, state)
-    return last
+    history = nn_train(model, X, y, epochs, lr, batch_size, momentum, seed, loss)
+    return history[-1] if history else float("nan")
 
 
 def _layers(model, layers):
@@ -73,9 +71,8 @@ def magnitude_masks(model, sparsity, scope="layer", rule="torch", layers=None):
 def with_masks(model, masks):
     """Return a copy of `model` with the given {layer: mask} set and its weights multiplied by them."""
     new = model.copy()
-    for l, m in masks.items():
-        new.masks[l] = np.asarray(m, dtype=bool).copy()
-        new.W[l] = new.W[l] * new.masks[l]
+    layers = _layers(model, list(masks))
+    new.set_masks([np.asarray(masks[l], dtype=bool) if l in layers else m for l, m in enumerate(new.masks)])
     return new
 
 
@@ -114,18 +111,16 @@ def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum
     if not (hasattr(schedule, "should_prune") and hasattr(schedule, "sparsity")):
         raise TypeError("schedule must be a course_lib.schedules schedule (PolynomialDecay, ConstantSparsity)")
     model, layers = model.copy(), _layers(model, layers)
-    rng, state, step, history = np.random.default_rng(seed), {}, 0, []
-    for _ in range(epochs):
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            step += 1
-            if schedule.should_prune(step):
-                s = schedule.sparsity(step)
-                for l, m in magnitude_masks(model, s, "layer", rule, layers).items():
-                    model.masks[l], model.W[l] = m, model.W[l] * m
-                history.append((step, s, pruned_fraction(model, layers)))
-            idx = order[start:start + batch_size]
-            sgd_step(model, X[idx], y[idx], loss, lr, momentum, state)
+    history = []
+
+    def update_masks(step, model):
+        if schedule.should_prune(step):
+            s = schedule.sparsity(step)
+            new = magnitude_masks(model, s, "layer", rule, layers)
+            model.set_masks([new.get(l, m) for l, m in enumerate(model.masks)])
+            history.append((step, s, pruned_fraction(model, layers)))
+
+    nn_train(model, X, y, epochs, lr, batch_size, momentum, seed, loss, on_step=update_masks)
     return model, history
 
 

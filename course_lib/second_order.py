@@ -21,34 +21,17 @@ from collections import namedtuple
 import numpy as np
 
 from . import _validate as v
-from .nn import ACTIVATIONS, LOSSES, softmax
-
-# second derivatives f''(z) of the activations, written with a = f(z)
-_D2 = {
-    "identity": lambda z, a: np.zeros_like(z),
-    "tanh": lambda z, a: -2.0 * a * (1.0 - a ** 2),
-    "sigmoid": lambda z, a: a * (1.0 - a) * (1.0 - 2.0 * a),
-    "relu": lambda z, a: np.zeros_like(z),
-}
-
-
-def _d1(name, z, a):
-    return ACTIVATIONS[name][1](z, a)
-
+from .nn import ACTIVATIONS, LOSSES, flat_layout, from_flat, softmax, to_flat
 
 def flat_keep(model):
     """Return a bool vector over theta: False where a mask removed the weight (biases are always True)."""
-    parts = []
-    for w, b, m in zip(model.W, model.b, model.masks):
-        parts.append(np.ones(w.size, bool) if m is None else np.asarray(m, bool).reshape(-1))
-        parts.append(np.ones(b.size, bool))
-    return np.concatenate(parts)
+    return to_flat([np.ones(w.shape, bool) if m is None else np.asarray(m, bool)
+                    for w, m in zip(model.W, model.masks)], [np.ones(b.shape, bool) for b in model.b])
 
 
 def weight_positions(model):
     """Return a bool vector over theta: True for entries of weight matrices, False for biases."""
-    return np.concatenate([np.full(p.size, name == "W") for w, b in zip(model.W, model.b)
-                           for name, p in (("W", w), ("b", b))])
+    return to_flat([np.ones(w.shape, bool) for w in model.W], [np.zeros(b.shape, bool) for b in model.b])
 
 
 def _check_data(model, X, y, loss):
@@ -63,13 +46,9 @@ def _check_data(model, X, y, loss):
 
 
 def _forward(model, X):
-    """Return per-layer (z, a) lists for the effective (masked) weights."""
-    zs, acts = [None], [X]
-    for w, b, act in zip(model.effective_weights(), model.b, model.acts):
-        z = acts[-1] @ w.T + b
-        zs.append(z)
-        acts.append(ACTIVATIONS[act][0](z))
-    return zs, acts
+    """Return the per-layer lists (z_l, a_l) of the model's forward cache (masked weights)."""
+    model.forward(X, keep=True)
+    return [z for z, _ in model.cache], [a for _, a in model.cache]
 
 
 def _loss_hessian_times(loss, out, y, r):
@@ -92,11 +71,9 @@ def hessian_vector_products(model, X, y, V, loss="mse"):
         raise ValueError(f"V must have {model.n_params} columns (one per parameter), got {V.shape}")
     keep = flat_keep(model)
     V = V * keep
-    VW, Vb, i = [], [], 0
-    for w, b in zip(model.W, model.b):
-        VW.append(V[:, i:i + w.size].reshape(-1, *w.shape))
-        Vb.append(V[:, i + w.size:i + w.size + b.size])
-        i += w.size + b.size
+    VW, Vb = [], []
+    for name, _, i, shape in flat_layout(model.W, model.b):
+        (VW if name == "W" else Vb).append(V[:, i:i + int(np.prod(shape))].reshape(-1, *shape))
     Ws = model.effective_weights()
     zs, acts = _forward(model, X)
     k = V.shape[0]
@@ -104,13 +81,13 @@ def hessian_vector_products(model, X, y, V, loss="mse"):
     for l, w in enumerate(Ws):  # forward R-pass
         rz = Ra[-1] @ w.T + np.einsum("ni,koi->kno", acts[l], VW[l]) + Vb[l][:, None, :]
         Rz.append(rz)
-        Ra.append(_d1(model.acts[l], zs[l + 1], acts[l + 1]) * rz)
+        Ra.append(ACTIVATIONS[model.acts[l]].d1(zs[l + 1], acts[l + 1]) * rz)
     _, g = LOSSES[loss](acts[-1], y)
     Rg = _loss_hessian_times(loss, acts[-1], y, Ra[-1])
     out = []
     for l in range(len(Ws) - 1, -1, -1):  # backward R-pass
         z, a = zs[l + 1], acts[l + 1]
-        fp, fpp = _d1(model.acts[l], z, a), _D2[model.acts[l]](z, a)
+        fp, fpp = ACTIVATIONS[model.acts[l]].d1(z, a), ACTIVATIONS[model.acts[l]].d2(z, a)
         dz = g * fp
         Rdz = Rg * fp + g * fpp * Rz[l + 1]
         RdW = np.einsum("kno,ni->koi", Rdz, acts[l]) + np.einsum("no,kni->koi", dz, Ra[l])
@@ -140,7 +117,7 @@ def output_jacobian(model, X):
     delta = np.broadcast_to(np.eye(K), (n, K, K)).copy()  # d out_k / d a_L, axes (n, k, unit)
     parts = []
     for l in range(len(Ws) - 1, -1, -1):
-        delta = delta * _d1(model.acts[l], zs[l + 1], acts[l + 1])[:, None, :]
+        delta = delta * ACTIVATIONS[model.acts[l]].d1(zs[l + 1], acts[l + 1])[:, None, :]
         jw = np.einsum("nko,ni->nkoi", delta, acts[l])
         if model.masks[l] is not None:
             jw = jw * model.masks[l]
@@ -168,8 +145,12 @@ def gauss_newton(model, X, y=None, loss="mse"):
 def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     """Return LeCun's back-propagated Hessian diagonal h_kk, one entry per parameter.
 
-    d2L/dz_i^2 = f'(z_i)^2 sum_l w_li^2 d2L/dz_l^2 - [f''(z_i) dL/da_i]; h = sum_n d2L/dz_i^2 x_j^2
-    (LeCun, Denker & Solla 1990, eqs. 7-9; the bracket is dropped when gauss_newton=True).
+    Unit i has input z_i = sum_j w_ij x_j and output a_i = f(z_i); x_j is the output of unit j of
+    the layer below (or an input); weight k is w_ij, the connection from unit j to unit i; l runs
+    over the units of the layer above i. Back-propagated second derivatives (chain rule):
+        d2L/dz_i^2 = f'(z_i)^2 sum_l w_li^2 d2L/dz_l^2 + [f''(z_i) dL/da_i],   h_kk = sum_n d2L/dz_i^2 x_j^2
+    (LeCun, Denker & Solla 1990, "Optimal Brain Damage", NIPS, eqs. 7-9; the off-diagonal terms
+    sum_{l != m} are dropped, and the bracket too when gauss_newton=True).
     Exact for a single layer, and for one hidden layer with one output; an approximation otherwise.
     """
     X, y = _check_data(model, X, y, loss)
@@ -185,10 +166,10 @@ def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     parts = []
     for l in range(len(Ws) - 1, -1, -1):
         z, a = zs[l + 1], acts[l + 1]
-        fp = _d1(model.acts[l], z, a)
+        fp = ACTIVATIONS[model.acts[l]].d1(z, a)
         d2z = fp ** 2 * d2a
         if not gauss_newton:
-            d2z = d2z + _D2[model.acts[l]](z, a) * g
+            d2z = d2z + ACTIVATIONS[model.acts[l]].d2(z, a) * g
         hw = d2z.T @ acts[l] ** 2
         if model.masks[l] is not None:
             hw = hw * model.masks[l]
@@ -398,9 +379,5 @@ def _gn_rows(model, X, J, loss):
 
 
 def _masks_from_flat(model, keep):
-    masks, i = [], 0
-    for w, b in zip(model.W, model.b):
-        mk = keep[i:i + w.size].reshape(w.shape)
-        masks.append(None if mk.all() else mk.copy())
-        i += w.size + b.size
-    return masks
+    masks, _ = from_flat(keep, model.W, model.b)
+    return [None if mk.all() else mk for mk in masks]
