@@ -9,10 +9,10 @@ import inspect
 import numpy as np
 import pytest
 
-from course_lib import (data, filters, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
+from course_lib import (data, distillation as kd, filters, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
                         second_order as so, sparse_formats as sf, sparsity, trees)
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -163,6 +163,19 @@ CASES = {
     "quantization.fake_quantize": (lambda: quant.fake_quantize([1.0], -0.1, 0, -128, 127), "scale must be > 0"),
     "quantization.fake_quant_with_min_max": (lambda: quant.fake_quant_with_min_max([1.0], 0.0, 1.0, bits=17),
                                              r"bits must be in \[2, 16\]"),
+    "distillation.softmax": (lambda: kd.softmax(np.ones((2, 3)), T=0), "T must be a finite number > 0"),
+    "distillation.log_softmax": (lambda: kd.log_softmax(NAN, T=1.0), "z contains NaN"),
+    "distillation.soft_cross_entropy": (lambda: kd.soft_cross_entropy(np.ones((2, 2)), np.ones(3)), "z must be 2-d"),
+    "distillation.kl_divergence": (lambda: kd.kl_divergence(np.ones((2, 2)), np.ones((2, 2)), T=-1), "T must be"),
+    "distillation.kd_loss": (lambda: kd.kd_loss(np.ones((2, 3)), np.ones((2, 3)), None, alpha=0.5), "labels must be given"),
+    "distillation.kd_loss_fn": (lambda: kd.kd_loss_fn(T=0.0), "T must be"),
+    "distillation.bias_correction": (lambda: kd.bias_correction(np.ones((2, 3)), 5, 1.0), r"cls must be in \[0, 2\]"),
+    "distillation.hint_regressor": (lambda: kd.hint_regressor(0, 4), "c_student must be >= 1"),
+    "distillation.hint_loss": (lambda: kd.hint_loss(np.ones((2, 3)), np.ones((2, 4)), np.ones((3, 3)), np.ones(4)),
+                               "shapes must be"),
+    "distillation.attention_map": (lambda: kd.attention_map(np.ones((2, 3))), "features must be 4-d"),
+    "distillation.attention_loss": (lambda: kd.attention_loss(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3))),
+                                    "student and teacher maps must have the same"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
 }
 
