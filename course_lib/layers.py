@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from . import _validate as v
-from .nn import ACTIVATIONS, check_masks, from_flat, loss_function, to_flat
+from .nn import ACTIVATIONS, Network
 
 
 def conv_output_size(n, k, stride=1, padding=0):
@@ -221,7 +221,7 @@ class Activation:
         return f"Activation({self.name!r})"
 
 
-class Sequential:
+class Sequential(Network):
     """Layers applied in order; the parameters live in the lists W, b (one entry per Conv2d/Dense)."""
 
     def __init__(self, layers, seed=0):
@@ -240,15 +240,6 @@ class Sequential:
     @property
     def param_layers(self):
         return [l for l in self.layers if l.has_params]
-
-    def set_masks(self, masks):
-        """Set one mask per parametrised layer (bool, True = keep, or None); zero the masked weights."""
-        self.masks = check_masks(masks, self.W)
-        self.W = [w if m is None else w * m for w, m in zip(self.W, self.masks)]
-
-    def effective_weights(self):
-        """Return W_l * m_l for every parametrised layer."""
-        return [w if m is None else w * m for w, m in zip(self.W, self.masks)]
 
     def forward(self, X, keep=False):
         """Return the output for a batch X (what the first layer expects, e.g. (n, 64) after a Reshape)."""
@@ -279,24 +270,6 @@ class Sequential:
             else:
                 delta = layer.backward(delta)
         return dW, db
-
-    def loss_and_grads(self, X, y, loss="cross_entropy"):
-        """Return (L, dW, db) of `loss` (a name in nn.LOSSES or a callable loss(out, *targets))."""
-        value, d_out = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
-        dW, db = self.backward(d_out)
-        return value, dW, db
-
-    def get_flat(self):
-        """Return theta = [vec(W_1), b_1, ..., vec(W_L), b_L] (the layout of nn.flat_layout)."""
-        return to_flat(self.W, self.b)
-
-    def set_flat(self, theta):
-        """Load parameters from a flat vector laid out as `get_flat` returns it."""
-        self.W, self.b = from_flat(v.as_array(theta, "theta").astype(float), self.W, self.b)
-
-    @property
-    def n_params(self):
-        return sum(w.size + b.size for w, b in zip(self.W, self.b))
 
     def copy(self):
         """Return an independent copy (layers, weights, biases, masks)."""

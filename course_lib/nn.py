@@ -130,7 +130,49 @@ def check_masks(masks, W):
     return out
 
 
-class MLP:
+class Network:
+    """What MLP and the conv Sequential share: masks, losses and gradients, the flat parameter vector.
+
+    A subclass holds lists W, b, masks and implements forward(X, keep) and backward(d_out).
+    """
+
+    def set_masks(self, masks):
+        """Set one mask per layer (bool, True = keep, or None) and zero the masked weights: W <- W * m."""
+        self.masks = check_masks(masks, self.W)
+        self.W = [w if m is None else w * m for w, m in zip(self.W, self.masks)]
+
+    def effective_weights(self):
+        """Return W_l * m_l for every layer (the weights the forward pass uses)."""
+        return [w if m is None else w * m for w, m in zip(self.W, self.masks)]
+
+    def loss_and_grads(self, X, y, loss="mse"):
+        """Return (L, dW, db) of `loss` on (X, y): a name in LOSSES, or a callable loss(out, *targets).
+
+        `y` is the target array, or a tuple of arrays passed to a callable loss as its targets.
+        """
+        value, d_out = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
+        dW, db = self.backward(d_out)
+        return value, dW, db
+
+    def get_flat(self):
+        """Return all parameters as one vector theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
+        return to_flat(self.W, self.b)
+
+    def set_flat(self, theta):
+        """Load parameters from a flat vector laid out as `get_flat` returns it."""
+        self.W, self.b = from_flat(v.as_array(theta, "theta").astype(float), self.W, self.b)
+
+    def flat_grad(self, X, y, loss="mse"):
+        """Return (L, dL/dtheta) with the layout of `get_flat`."""
+        value, dW, db = self.loss_and_grads(X, y, loss)
+        return value, to_flat(dW, db)
+
+    @property
+    def n_params(self):
+        return sum(w.size + b.size for w, b in zip(self.W, self.b))
+
+
+class MLP(Network):
     """A multilayer perceptron with `sizes = [n_in, h_1, ..., n_out]` and one activation per layer."""
 
     def __init__(self, sizes, activation="tanh", output="identity", seed=0, scale=None):
@@ -151,15 +193,6 @@ class MLP:
             self.b.append(np.zeros(n_out))
         self.masks = [None] * len(self.W)
         self.cache = None
-
-    def set_masks(self, masks):
-        """Set one mask per layer (bool, True = keep, or None) and zero the masked weights: W <- W * m."""
-        self.masks = check_masks(masks, self.W)
-        self.W = [w if m is None else w * m for w, m in zip(self.W, self.masks)]
-
-    def effective_weights(self):
-        """Return W_l * m_l for every layer (the weights the forward pass uses)."""
-        return [w if m is None else w * m for w, m in zip(self.W, self.masks)]
 
     def forward(self, X, keep=False):
         """Return the output for inputs X of shape (n, n_in).
@@ -196,38 +229,12 @@ class MLP:
             delta = delta @ weights[l]
         return dW, db
 
-    def loss_and_grads(self, X, y, loss="mse"):
-        """Return (L, dW, db) of `loss` on (X, y): a name in LOSSES, or a callable loss(out, *targets).
-
-        `y` is the target array, or a tuple of arrays passed to a callable loss as its targets.
-        """
-        value, d_out = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
-        dW, db = self.backward(d_out)
-        return value, dW, db
-
-    def get_flat(self):
-        """Return all parameters as one vector theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
-        return to_flat(self.W, self.b)
-
-    def set_flat(self, theta):
-        """Load parameters from a flat vector laid out as `get_flat` returns it."""
-        self.W, self.b = from_flat(v.as_array(theta, "theta").astype(float), self.W, self.b)
-
-    def flat_grad(self, X, y, loss="mse"):
-        """Return (L, dL/dtheta) with the layout of `get_flat`."""
-        value, dW, db = self.loss_and_grads(X, y, loss)
-        return value, to_flat(dW, db)
-
     def param_names(self):
         """Return a name per entry of theta, e.g. 'W1[0,1]' (weight of layer 1 from input 1 to unit 0)."""
         names = []
         for name, l, _, shape in flat_layout(self.W, self.b):
             names += [f"{name}{l + 1}[{','.join(map(str, ix))}]" for ix in np.ndindex(*shape)]
         return names
-
-    @property
-    def n_params(self):
-        return sum(w.size + b.size for w, b in zip(self.W, self.b))
 
     def copy(self):
         """Return an independent copy (weights, biases and masks; not the cache)."""

@@ -1,7 +1,7 @@
 """Pruning loops from scratch: one-shot, iterative, gradual (schedule-driven), sensitivity, structured.
 
 All functions act on `course_lib.nn.MLP` and never change the model they are given (they return a
-new one), except `train`, which trains in place like any optimiser. Masks are bool, True = keep;
+new one). Training is `course_lib.nn.train`, the course's one loop. Masks are bool, True = keep;
 a pruned model holds its masks in `model.masks` and its pruned weights are exactly 0.
 
 Sources: Han et al. 2015 ("Learning both Weights and Connections", prune/retrain cycles);
@@ -15,16 +15,6 @@ from . import _validate as v
 from .masks import global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
 from .nn import accuracy
 from .nn import train as nn_train
-
-
-# --------------------------------------------------------------------------- training
-def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss="cross_entropy"):
-    """Deprecated alias of `course_lib.nn.train` that returns only the last epoch's loss.
-
-    Kept while lessons move to `nn.train`; new code calls `nn.train`.
-    """
-    history = nn_train(model, X, y, epochs, lr, batch_size, momentum, seed, loss)
-    return history[-1] if history else float("nan")
 
 
 def _layers(model, layers):
@@ -91,7 +81,7 @@ def iterative_prune(model, X, y, sparsities, epochs, scope="layer", layers=None,
     steps = []
     for i, s in enumerate(sparsities):
         model = prune_one_shot(model, s, scope, "torch", layers)
-        train(model, X, y, epochs, seed=seed + i, **train_kw)
+        nn_train(model, X, y, epochs, seed=seed + i, **train_kw)
         steps.append(model.copy())
     return model, steps
 
@@ -284,7 +274,7 @@ def matching_width(n_in, n_out, n_hidden, budget):
     return h
 
 
-__all__ = ["train", "magnitude_masks", "with_masks", "prune_one_shot", "iterative_prune", "gradual_prune",
+__all__ = ["magnitude_masks", "with_masks", "prune_one_shot", "iterative_prune", "gradual_prune",
            "pruned_fraction", "update_steps", "contrib_update_steps", "layer_sensitivity",
            "sensitivity_analysis", "largest_safe_sparsity", "targets_from_sensitivity", "neuron_norms",
            "remove_neurons", "prune_neurons", "dense_weight_count", "matching_width"]

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from course_lib import prune as P
 from course_lib.masks import magnitude_mask
-from course_lib.nn import MLP, accuracy
+from course_lib.nn import train, MLP, accuracy
 from course_lib.schedules import ConstantSparsity, PolynomialDecay
 
 
@@ -76,7 +76,7 @@ def test_iterative_prune_masks_are_nested_and_reach_each_target():
 def test_train_keeps_pruned_weights_at_zero():
     X, y = _data()
     p = P.prune_one_shot(_model(), 0.7)
-    P.train(p, X, y, epochs=3, lr=0.1)
+    train(p, X, y, epochs=3, lr=0.1)
     for w, mask in zip(p.W, p.masks):
         assert np.all(w[~mask] == 0)
 
@@ -126,7 +126,7 @@ def test_contrib_rule_differs_from_tfmot_modulo():
 def test_sensitivity_prunes_one_layer_only_and_matches_manual():
     X, y = _data()
     m = _model()
-    P.train(m, X, y, epochs=5, lr=0.1)
+    train(m, X, y, epochs=5, lr=0.1)
     sp = [0.0, 0.5, 0.9]
     curves = P.sensitivity_analysis(m, sp, X, y)
     assert curves.shape == (3, 3)

@@ -10,7 +10,7 @@ import pytest
 from course_lib import prune as P
 from course_lib.data import load_digits_split
 from course_lib.masks import global_magnitude_masks, magnitude_mask, structured_mask
-from course_lib.nn import MLP
+from course_lib.nn import train, MLP
 from course_lib.schedules import PolynomialDecay
 
 
@@ -18,7 +18,7 @@ from course_lib.schedules import PolynomialDecay
 def trained():
     d = load_digits_split()
     m = MLP([64, 24, 16, 10], activation="relu", seed=3)
-    P.train(m, d.X_train, d.y_train, epochs=3, lr=0.05)
+    train(m, d.X_train, d.y_train, epochs=3, lr=0.05)
     return m, d
 
 
