@@ -9,10 +9,10 @@ import inspect
 import numpy as np
 import pytest
 
-from course_lib import (data, distillation as kd, filters, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
+from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
                         second_order as so, sparse_formats as sf, sparsity, trees)
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -176,6 +176,12 @@ CASES = {
     "distillation.attention_map": (lambda: kd.attention_map(np.ones((2, 3))), "features must be 4-d"),
     "distillation.attention_loss": (lambda: kd.attention_loss(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3))),
                                     "student and teacher maps must have the same"),
+    "observers.MinMaxObserver": (lambda: obs.MinMaxObserver(bits=20), r"bits must be in \[2, 16\]"),
+    "observers.MovingAverageObserver": (lambda: obs.MovingAverageObserver(averaging_constant=0.0),
+                                        r"averaging_constant must be in \(0, 1\]"),
+    "observers.PercentileObserver": (lambda: obs.PercentileObserver(percentile=101), r"percentile must be in \[50, 100\]"),
+    "observers.MSEObserver": (lambda: obs.MSEObserver(grid=0), "grid must be >= 1"),
+    "observers.KLObserver": (lambda: obs.KLObserver(bins=10), "bins must be >= 128"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
 }
 
