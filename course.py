@@ -11,6 +11,7 @@ More, for lecturers and contributors:
     python3 course.py bench                    # seconds per notebook and the total
     python3 course.py slides [NOTEBOOK ...]    # export reveal.js decks into slides/
     python3 course.py portability [NOTEBOOK ...]  # nbval under other BLAS kernels, threads, torch dispatch
+    python3 course.py grade SUBMISSIONS_DIR    # run submitted student notebooks, write grades.csv
 
 Set-up is idempotent: a virtual environment in .venv is created once and re-installed only when
 pyproject.toml changes (its hash is kept in .venv/.course-installed).
@@ -79,7 +80,7 @@ def main(argv):
         return 0
     tools = {"execute": "tools/execute_notebooks.py", "student": "tools/make_student_copies.py",
              "bench": "tools/benchmark.py", "slides": "tools/export_slides.py",
-             "portability": "tools/portability.py"}
+             "portability": "tools/portability.py", "grade": "tools/grade.py"}
     if cmd not in ("start", "test", "setup", *tools):
         print(__doc__)
         return 2
