@@ -234,3 +234,32 @@ def multiply_by_quantized_multiplier(acc, M_0, shift, rounding="double"):
         return (acc * M_0 + (1 << (right - 1))) >> right
     left, right = max(shift, 0), max(-shift, 0)
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(acc << left, M_0), right)
+
+
+def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
+    """Return clamp(y_zero_point + round(acc * M), q_min, q_max): an int32 sum scaled to the output's
+    integers with one fixed-point multiplier per output channel (M: a number or one per column of acc)."""
+    acc = _int_array(v.as_array(acc, "acc"), "acc")
+    Ms = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
+    out = np.empty(acc.shape, dtype=np.int64)
+    for o, m in enumerate(Ms):
+        out[..., o] = multiply_by_quantized_multiplier(acc[..., o], *quantize_multiplier(float(m)), rounding)
+    return np.clip(out + int(y_zero_point), q_min, q_max)
+
+
+def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, relu=False,
+               rounding="single"):
+    """Return the int8 output of y = x W^T + b computed with integers only (Jacob et al. 2018, eqs. 7-9).
+
+    acc = sum_k (q_x - x_zero_point) q_w (int32; weights symmetric, zero point 0) + q_bias (int32,
+    scale x_scale * w_scale), then requantize with M = x_scale w_scale / y_scale, per output channel
+    when w_scale is an array; a fused ReLU clamps at y_zero_point, as TFLite's int8 FULLY_CONNECTED.
+    """
+    q_x, q_w = _int_array(q_x, "q_x"), _int_array(q_w, "q_w")
+    if q_x.ndim != 2 or q_w.ndim != 2 or q_x.shape[1] != q_w.shape[1]:
+        raise ValueError(f"q_x must be (n, in) and q_w (out, in) with the same in, got {q_x.shape} and {q_w.shape}")
+    acc = (q_x - int(x_zero_point)) @ q_w.T
+    if q_bias is not None:
+        acc = acc + _int_array(q_bias, "q_bias")
+    M = float(x_scale) * np.asarray(w_scale, dtype=float) / float(y_scale)  # in double, as TFLite
+    return requantize(acc, M, y_zero_point, int(y_zero_point) if relu else -128, 127, rounding)
