@@ -1,4 +1,4 @@
-"""Print seconds per notebook and the total (run on a 2-core CPU; the budget is 90 s per notebook).
+"""Print seconds per notebook and the total (run on a 2-core CPU; the budget is 60 s per notebook, 5 minutes in all).
 
     python3 course.py bench            # the source notebooks
     python3 course.py bench --student  # the student copies too
@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtools import NOTEBOOKS, execute, source_notebooks  # noqa: E402
 
-BUDGET = 90.0
+BUDGET = 60.0
 
 if __name__ == "__main__":
     paths = source_notebooks()
