@@ -46,11 +46,13 @@ def real(x, name, low=None, high=None, low_inclusive=True, high_inclusive=True):
     return x
 
 
-def integer(x, name, minimum=None):
-    """Check that `x` is an integer (>= minimum when given) and return it as int."""
+def integer(x, name, minimum=None, maximum=None):
+    """Check that `x` is an integer (in [minimum, maximum] where given) and return it as int."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(x).__name__}")
     x = int(x)
+    if maximum is not None and (x > maximum or (minimum is not None and x < minimum)):
+        raise ValueError(f"{name} must be in [{'-inf' if minimum is None else minimum}, {maximum}], got {x}")
     if minimum is not None and x < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {x}")
     return x

@@ -204,3 +204,52 @@ def attention_loss(student_features, teacher_features, return_grad=False, eps=1e
     g_a = np.where(norm > eps, (g_u - u * np.sum(u * g_u, axis=1, keepdims=True)) / np.maximum(norm, eps),
                    g_u / eps)
     return loss, g_a.reshape(len(Fs), 1, *Fs.shape[2:]) * 2.0 * Fs / Fs.shape[1]
+
+
+def attention_kd_loss_fn(model, layer, beta=1000.0, T=4.0, alpha=0.9):
+    """Return a loss for `nn.train`: KD on the logits + beta/2 * attention transfer at `model.layers[layer]`.
+
+    L = kd_loss(z, t, y; T, alpha) + beta / 2 * mean((Q_s/||Q_s|| - Q_t/||Q_t||)^2)
+    (Zagoruyko & Komodakis 2017, eq. 2; their beta = 1e3). The callable takes (output, labels,
+    teacher_logits, teacher_features), reads the student's features from `model.cache[layer]`, and
+    returns (L, dL/doutput, {layer: dL/dfeatures}) for `Sequential.backward`.
+    """
+    layer = v.integer(layer, "layer", minimum=0, maximum=len(model.layers) - 1)
+    beta = v.real(beta, "beta", low=0.0)
+    kd = kd_loss_fn(T, alpha)
+
+    def loss(output, labels, teacher_logits, teacher_features):
+        L, d_out = kd(output, labels, teacher_logits)
+        L_at, d_F = attention_loss(model.cache[layer], teacher_features, return_grad=True)
+        return L + beta / 2 * L_at, d_out, {layer: beta / 2 * d_F}
+
+    loss.__name__ = f"attention_kd_loss(layer={layer}, beta={beta:g}, T={kd.__name__})"
+    return loss
+
+
+def hint_network(student, layer, c_teacher, seed=0):
+    """Return the FitNets stage-1 network: the student's layers up to `layer`, then a 1x1-conv regressor r.
+
+    Stage 1 of Romero et al. 2015 (sec. 2.2, eq. 3): train it with loss "mse" on the teacher's hint
+    features (torch MSELoss, the same mean as `hint_loss`), then `load_guided` copies the guided layers
+    back into the student. r is `hint_regressor` as a layer: r(F)_o = sum_c W_r[o, c] F_c + b_r[o].
+    """
+    from .layers import Conv2d, Sequential
+    layer = v.integer(layer, "layer", minimum=0, maximum=len(student.layers) - 1)
+    convs = [l for l in student.layers[:layer + 1] if isinstance(l, Conv2d)]
+    if not convs:
+        raise ValueError(f"layer must be at or after a Conv2d of the student, got {layer}")
+    regressor = Conv2d(convs[-1].out_channels, v.integer(c_teacher, "c_teacher", minimum=1), 1)
+    guided = Sequential(student.layers[:layer + 1] + [regressor], seed=seed)
+    k = sum(l.has_params for l in student.layers[:layer + 1])
+    guided.W[:k], guided.b[:k] = [w.copy() for w in student.W[:k]], [b.copy() for b in student.b[:k]]
+    return guided
+
+
+def load_guided(student, guided):
+    """Copy the guided layers' weights of a trained `hint_network` back into the student (in place)."""
+    k = len(guided.W) - 1
+    if k > len(student.W) or any(g.shape != w.shape for g, w in zip(guided.W[:k], student.W[:k])):
+        raise ValueError("guided must be a hint_network built from this student")
+    student.W[:k], student.b[:k] = [w.copy() for w in guided.W[:k]], [b.copy() for b in guided.b[:k]]
+    return student

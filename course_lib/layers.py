@@ -221,6 +221,15 @@ class Activation:
         return f"Activation({self.name!r})"
 
 
+def _check_hidden(d_hidden, n_layers):
+    if d_hidden is None:
+        return {}
+    if not isinstance(d_hidden, dict) or not all(isinstance(k, (int, np.integer)) and 0 <= k < n_layers
+                                                   for k in d_hidden):
+        raise ValueError(f"d_hidden must map layer indices in [0, {n_layers - 1}] to gradients, got {d_hidden!r:.80}")
+    return d_hidden
+
+
 class Sequential(Network):
     """Layers applied in order; the parameters live in the lists W, b (one entry per Conv2d/Dense)."""
 
@@ -236,16 +245,23 @@ class Sequential(Network):
                 self.W.append(W)
                 self.b.append(b)
         self.masks = [None] * len(self.W)
+        self.cache = None
 
     @property
     def param_layers(self):
         return [l for l in self.layers if l.has_params]
 
     def forward(self, X, keep=False):
-        """Return the output for a batch X (what the first layer expects, e.g. (n, 64) after a Reshape)."""
-        x, i = v.as_array(X, "X").astype(float), 0
+        """Return the output for a batch X (what the first layer expects, e.g. (n, 64) after a Reshape).
+
+        With keep=True, `self.cache[k]` is the output of `self.layers[k]` (feature maps for distillation).
+        """
+        x, outputs = v.as_array(X, "X").astype(float), []
         for layer, W, b in self._bound():
             x = layer.forward(x, W, b) if layer.has_params else layer.forward(x)
+            outputs.append(x)
+        if keep:
+            self.cache = outputs
         return x
 
     def _bound(self):
@@ -258,10 +274,18 @@ class Sequential(Network):
                 out.append((layer, None, None))
         return out
 
-    def backward(self, d_out):
-        """Back-propagate dL/d(output); return (dW, db) lists, masked gradients for masked layers."""
+    def backward(self, d_out, d_hidden=None):
+        """Back-propagate dL/d(output); return (dW, db) lists, masked gradients for masked layers.
+
+        `d_hidden` {k: dL/d(output of layers[k])} adds the gradient of a loss on a hidden layer's output
+        (a feature-distillation term) where the backward pass crosses that layer.
+        """
+        d_hidden = _check_hidden(d_hidden, len(self.layers))
         dW, db, i, delta = [None] * len(self.W), [None] * len(self.W), len(self.W), d_out
-        for layer in reversed(self.layers):
+        for k in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[k]
+            if k in d_hidden:
+                delta = delta + d_hidden[k]
             if layer.has_params:
                 i -= 1
                 delta, dW[i], db[i] = layer.backward(delta)

@@ -148,10 +148,12 @@ class Network:
     def loss_and_grads(self, X, y, loss="mse"):
         """Return (L, dW, db) of `loss` on (X, y): a name in LOSSES, or a callable loss(out, *targets).
 
-        `y` is the target array, or a tuple of arrays passed to a callable loss as its targets.
+        `y` is the target array, or a tuple of arrays passed to a callable loss as its targets. A
+        callable may also return (L, dL/doutput, d_hidden), d_hidden {k: dL/d(output of layer k)}, for
+        a loss on hidden features (`layers.Sequential` only; it reads them from `self.cache`).
         """
-        value, d_out = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
-        dW, db = self.backward(d_out)
+        value, *grads = loss_function(loss)(self.forward(X, keep=True), *(y if isinstance(y, tuple) else (y,)))
+        dW, db = self.backward(*grads)
         return value, dW, db
 
     def get_flat(self):
