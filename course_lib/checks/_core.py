@@ -144,7 +144,8 @@ def allclose(atol=1e-6, rtol=0.0):
         if not ok.all():
             if e.ndim == 0:
                 return f"the difference {abs(float(g) - float(e)):.3g} is above the tolerance {atol:g}"
-            diff = np.abs(np.where(np.isfinite(e) & np.isfinite(g), g - e, np.inf))
+            with np.errstate(invalid="ignore"):    # inf - inf where both are inf: masked out below
+                diff = np.abs(np.where(np.isfinite(e) & np.isfinite(g), g - e, np.inf))
             return (f"{int((~ok).sum())} of {e.size} entries differ by more than {atol:g} "
                     f"(largest {np.max(diff):.3g}; {_positions(~ok, e, g)})")
         return None
