@@ -41,9 +41,7 @@ def chromium():
 
 def wait_for_deck(page, timeout=30000):
     """Wait until reveal.js is ready and MathJax has typeset every formula of the deck."""
-    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=timeout)
-    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=timeout)
-    page.evaluate("() => MathJax.startup.promise.then(() => Reveal.layout())")
+    page.wait_for_function("() => document.body.dataset.deck === 'ready'", timeout=timeout)
 
 
 def print_pdf(deck, pdf=None):
@@ -79,7 +77,7 @@ MEASURE_SLIDE = """() => {
   return {indices: Reveal.getIndices(), bottom: Math.round(bottom), right: Math.round(right), cut,
           text: clone.textContent, math_errors: s.querySelectorAll('mjx-merror, [data-mjx-error]').length,
           math: s.querySelectorAll('mjx-container').length, images: s.querySelectorAll('img').length,
-          notes: notes ? notes.textContent.trim() : '', title: (s.querySelector('h1,h2,h3') || {}).textContent || ''};
+          notes: notes ? notes.textContent.trim() : '', fit: parseFloat(s.dataset.fit || '1'), title: (s.querySelector('h1,h2,h3') || {}).textContent || ''};
 }"""
 
 

@@ -136,7 +136,8 @@ def render_code(cell):
     t = tags(cell)
     source = strip_solutions(cell.source) if BEGIN in cell.source else cell.source
     n = len(source.strip("\n").split("\n"))
-    fold = "deck-fold-input" in t or (n > MAX_CODE_LINES and "deck-show-input" not in t)
+    exercise = BEGIN in cell.source  # shown as the student copy has it: the task, then the stub
+    fold = "deck-fold-input" in t or (n > MAX_CODE_LINES and not exercise and "deck-show-input" not in t)
     parts = []
     if "deck-hide-input" not in t:
         parts.append(f'<p class="more">⋯ {n} lines of code, in the notebook</p>' if fold
@@ -170,7 +171,10 @@ def deck(nb):
             slide["blocks"].append({"html": body, "fragment": fragment and kind == "fragment",
                                     "cont": fragment and kind == "-"})
     for stack in stacks:  # a '-' cell after a fragment belongs to that fragment
+        title = _heading(stack[0]["blocks"][0]["html"]) if stack[0]["blocks"] else ""
         for slide in stack:
+            if slide is not stack[0] and title and not _heading(slide["blocks"][0]["html"] if slide["blocks"] else ""):
+                slide["blocks"].insert(0, {"html": f'<p class="running">{title}</p>', "fragment": False, "cont": False})
             merged = []
             for b in slide["blocks"]:
                 if b["cont"] and merged:
@@ -179,6 +183,12 @@ def deck(nb):
                     merged.append(b)
             slide["blocks"] = merged
     return stacks
+
+
+def _heading(block_html):
+    """Return the text of the heading a slide starts with ('' if it starts otherwise)."""
+    found = re.match(r"\s*<h[1-3][^>]*>(.*?)</h[1-3]>", block_html, re.S)
+    return found.group(1) if found else ""
 
 
 def export(path, out_dir=SLIDES):
