@@ -39,6 +39,7 @@ TEMPLATE = SLIDES / "template"
 ASSETS = "_assets"
 MAX_CODE_LINES = 12  # a longer code cell is folded (its outputs stay) unless tagged deck-show-input
 MAX_OUTPUT_LINES = 14  # a longer text output is cut, with a line saying how much was cut
+MAX_TABLE_ROWS = 8  # a longer markdown table continues on the next slide (its header repeated)
 CHECK_CELL = re.compile(r"^\s*from course_lib\.checks\b", re.M)
 TAGS = {"deck-skip", "deck-hide-input", "deck-hide-output", "deck-show-input", "deck-fold-input"}
 
@@ -94,6 +95,20 @@ def render_markdown(cell):
     """Return a markdown cell as HTML (math left as $...$ for MathJax, attachments embedded)."""
     renderer = IPythonRenderer(escape=False, exclude_anchor_links=True, attachments=cell.get("attachments", {}))
     return MarkdownWithMath(renderer=renderer).render(cell.source)
+
+
+def split_tables(body):
+    """Return the HTML of a cell as pages: a table longer than MAX_TABLE_ROWS rows continues on a new page."""
+    found = re.search(r"<table>(.*?)</table>", body, re.S)
+    rows = re.findall(r"<tr>.*?</tr>", found.group(1), re.S) if found else []
+    if not found or len(rows) - 1 <= MAX_TABLE_ROWS:
+        return [body]
+    head, rows = rows[0], rows[1:]
+    chunks = [rows[i:i + MAX_TABLE_ROWS] for i in range(0, len(rows), MAX_TABLE_ROWS)]
+    tables = [f"<table><thead>{head}</thead><tbody>{''.join(c)}</tbody></table>" for c in chunks]
+    pages = [body[:found.start()] + tables[0], *tables[1:]]
+    rest = split_tables(body[found.end():])
+    return pages[:-1] + [pages[-1] + rest[0]] + rest[1:]
 
 
 def code_html(source):
@@ -163,8 +178,18 @@ def deck(nb):
             fragment = False
         slide = stacks[-1][-1]
         body = render_markdown(cell) if cell.cell_type == "markdown" else render_code(cell)
-        if kind == "notes":
-            slide["notes"] += body
+        if kind == "notes":  # a long table's continuation slides share the notes of its first slide
+            for same in (s for s in stacks[-1] if s["first_cell"] == slide["first_cell"]):
+                same["notes"] += body
+            continue
+        pages = split_tables(body) if cell.cell_type == "markdown" else [body]
+        for page in pages[1:]:  # continuation pages of a long table: sub-slides of their own
+            stacks[-1].append({"first_cell": slide["first_cell"], "blocks": [{"html": page, "fragment": False, "cont": False}],
+                               "notes": ""})
+        body = pages[0]
+        if len(pages) > 1:
+            slide["blocks"].append({"html": body, "fragment": False, "cont": False})
+            slide = stacks[-1][-1]
             continue
         fragment = fragment or kind == "fragment"
         if body.strip():
