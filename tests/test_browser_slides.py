@@ -9,7 +9,7 @@ Without Chromium these tests are skipped with the command that installs it; with
 import re
 
 import pytest
-from browser import HEIGHT, WIDTH, wait_for_deck, walk_deck
+from browser import HEIGHT, WIDTH, print_pdf, wait_for_deck, walk_deck
 from export_slides import export_all
 from nbtools import ROOT, source_notebooks
 
@@ -87,3 +87,11 @@ def test_no_slide_overflows_1280x720(walked, stem):
     over = [f"{_where(s)}: {s['right']}x{s['bottom']} px" + (f", cut: {s['cut'][:3]}" if s["cut"] else "")
             for s in walked(stem)["slides"] if s["bottom"] > HEIGHT or s["right"] > WIDTH or s["cut"]]
     assert over == [], f"{stem}: {len(over)} slide(s) overflow {WIDTH}x{HEIGHT}: " + "; ".join(over)
+
+
+def test_pdf_handout_prints_one_page_per_slide(chromium_browser, decks, tmp_path):
+    stem = NOTEBOOKS[0].stem
+    pdf = print_pdf(decks[stem], tmp_path / f"{stem}.pdf", chromium_browser)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    slides = len(re.findall(r"<section data-cell=", decks[stem].read_text()))
+    assert pages == slides > 0, f"{stem}: {pages} PDF pages for {slides} slides"

@@ -44,17 +44,21 @@ def wait_for_deck(page, timeout=30000):
     page.wait_for_function("() => document.body.dataset.deck === 'ready'", timeout=timeout)
 
 
-def print_pdf(deck, pdf=None):
-    """Print an exported deck to PDF, one 1280x720 page per slide (reveal.js's ?print-pdf); return the path."""
+def print_pdf(deck, pdf=None, browser=None):
+    """Print an exported deck to PDF, one page per slide (reveal.js's ?print-pdf); return the path."""
     deck = Path(deck).resolve()
     pdf = Path(pdf) if pdf else deck.with_name(deck.name.replace(".slides.html", ".pdf"))
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    if browser is None:
+        with chromium() as own:
+            return print_pdf(deck, pdf, own)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    try:
         page.goto(deck.as_uri() + "?print-pdf")
         wait_for_deck(page)
         page.wait_for_function("() => document.querySelector('.reveal .pdf-page') !== null")
-        page.pdf(path=str(pdf), width=f"{WIDTH}px", height=f"{HEIGHT}px", print_background=True,
-                 prefer_css_page_size=True)
+        page.pdf(path=str(pdf), print_background=True, prefer_css_page_size=True)  # reveal.js sets the page size
+    finally:
+        page.close()
     return pdf
 
 

@@ -241,12 +241,22 @@ def export_all(paths, out_dir=SLIDES):
 def main(argv):
     pdf = "--pdf" in argv
     paths = [Path(p) for p in argv if p != "--pdf"] or source_notebooks()
-    for deck_path in export_all(paths):
-        print("wrote", deck_path.relative_to(ROOT) if deck_path.is_relative_to(ROOT) else deck_path)
-        if pdf:
-            from browser import print_pdf
-            print("wrote", print_pdf(deck_path).relative_to(ROOT))
+    decks = export_all(paths)
+    for deck_path in decks:
+        print("wrote", _shown(deck_path))
+    if pdf:
+        from browser import chromium, print_pdf
+        try:
+            with chromium() as browser:
+                for deck_path in decks:
+                    print("wrote", _shown(print_pdf(deck_path, browser=browser)))
+        except RuntimeError as e:  # no Chromium: say how to install it
+            sys.exit(f"[slides] {e}")
     return 0
+
+
+def _shown(path):
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 if __name__ == "__main__":
