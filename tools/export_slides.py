@@ -41,7 +41,8 @@ MAX_CODE_LINES = 12  # a longer code cell is folded (its outputs stay) unless ta
 MAX_OUTPUT_LINES = 14  # a longer text output is cut, with a line saying how much was cut
 MAX_TABLE_ROWS = 8  # a longer markdown table continues on the next slide (its header repeated)
 CHECK_CELL = re.compile(r"^\s*from course_lib\.checks\b", re.M)
-TAGS = {"deck-skip", "deck-hide-input", "deck-hide-output", "deck-show-input", "deck-fold-input"}
+TAGS = {"deck-skip", "deck-hide-input", "deck-hide-output", "deck-show-input", "deck-fold-input",
+        "deck-full-output", "deck-side-by-side"}
 
 
 def package_dir(name):
@@ -116,21 +117,21 @@ def code_html(source):
     return f'<pre><code class="highlight">{highlight(source, PythonLexer(), HtmlFormatter(nowrap=True))}</code></pre>'
 
 
-def text_html(text, cls=""):
-    """Return a text output as <pre>, cut after MAX_OUTPUT_LINES lines."""
+def text_html(text, cls="", cut=True):
+    """Return a text output as <pre>, cut after MAX_OUTPUT_LINES lines (unless cut=False)."""
     lines = text.rstrip("\n").split("\n")
     more = ""
-    if len(lines) > MAX_OUTPUT_LINES:
+    if cut and len(lines) > MAX_OUTPUT_LINES:
         more = f'<p class="more">⋯ {len(lines) - MAX_OUTPUT_LINES} more lines in the notebook</p>'
         lines = lines[:MAX_OUTPUT_LINES]
     return f'<pre class="{cls}"><code>{html.escape(chr(10).join(lines))}</code></pre>{more}'
 
 
-def output_html(out):
+def output_html(out, cut=True):
     """Return one stored output as HTML; stderr (progress bars, warnings) is left out."""
     kind = out.get("output_type")
     if kind == "stream":
-        return text_html(out.get("text", "")) if out.get("name") == "stdout" else ""
+        return text_html(out.get("text", ""), cut=cut) if out.get("name") == "stdout" else ""
     if kind == "error":
         return text_html("\n".join(out.get("traceback", [])), "error")
     data = out.get("data", {})
@@ -143,7 +144,7 @@ def output_html(out):
         return data["text/html"]
     if "text/latex" in data:
         return f"<div>{data['text/latex']}</div>"
-    return text_html(data.get("text/plain", ""))
+    return text_html(data.get("text/plain", ""), cut=cut)
 
 
 def render_code(cell):
@@ -158,9 +159,10 @@ def render_code(cell):
         parts.append(f'<p class="more">⋯ {n} lines of code, in the notebook</p>' if fold
                      else f'<div class="input">{code_html(source.strip(chr(10)))}</div>')
     if "deck-hide-output" not in t:
-        outs = "".join(output_html(o) for o in cell.get("outputs", []))
+        outs = "".join(output_html(o, cut="deck-full-output" not in t) for o in cell.get("outputs", []))
         if outs:
-            parts.append(f'<div class="output">{outs}</div>')
+            side = " side-by-side" if "deck-side-by-side" in t else ""
+            parts.append(f'<div class="output{side}">{outs}</div>')
     return "".join(parts)
 
 
