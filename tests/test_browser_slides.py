@@ -95,3 +95,22 @@ def test_pdf_handout_prints_one_page_per_slide(chromium_browser, decks, tmp_path
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     slides = len(re.findall(r"<section data-cell=", decks[stem].read_text()))
     assert pages == slides > 0, f"{stem}: {pages} PDF pages for {slides} slides"
+
+
+def test_speaker_view_shows_the_notes_offline(chromium_browser, decks):
+    context = chromium_browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    external = []
+    context.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else external.append(r.url))
+    try:
+        page = context.new_page()
+        page.goto(decks[NOTEBOOKS[0].stem].as_uri())
+        wait_for_deck(page)
+        with context.expect_page() as opened:
+            page.keyboard.press("s")  # reveal.js's notes plugin: the speaker view in a new window
+        view = opened.value
+        view.wait_for_selector(".speaker-controls-notes", timeout=15000)
+        view.wait_for_function("() => document.querySelector('.speaker-controls-notes').innerText.includes('Speaker notes')",
+                               timeout=15000)
+    finally:
+        context.close()
+    assert external == [], f"the speaker view reached the network: {external[:3]}"
