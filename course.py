@@ -89,9 +89,10 @@ def main(argv):
         return 0
     if cmd == "start":
         _lab_settings()
-        first = [FIRST] if (ROOT / FIRST).exists() else []
+        own_root = any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args)
+        first = [FIRST] if (ROOT / FIRST).exists() and not own_root else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-        where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00 (student copy)
+        where = [] if own_root else [f"--ServerApp.root_dir={ROOT}"]  # the whole course, lesson 00 (student copy)
         cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, *args]
         if os.name == "posix":  # become JupyterLab, so Ctrl+C and kill reach the server itself
             os.chdir(ROOT)
