@@ -83,25 +83,33 @@ def test_student_runs_cells_answers_an_exercise_and_starts_the_slideshow(chromiu
     base, token, _ = lab
     context = chromium_browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    external, errors = [], []
-    page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:", "about:"))
-            else external.append(r.url))
+    external, errors, failed = [], [], []
+    context.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:", "about:"))
+               else external.append(r.url))
+    context.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+        page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=120000)  # kernel started
         # the news pop-up is switched off by the course's settings: nothing covers the notebook
         assert page.locator(".jp-toast-message, .jp-Notification-Toast").count() == 0
 
         setup = _cell(page, "from course_lib.data import load_digits_split")
         setup.click()
         page.keyboard.press("Shift+Enter")  # run the set-up cell
-        page.wait_for_function("() => document.body.innerText.includes('train / val / test:')", timeout=60000)
+        _output(setup).filter(has_text="train / val / test:").first.wait_for(timeout=120000)
         first_model = _cell(page, "def digits_mlp(seed")
         first_model.click()
         page.keyboard.press("Shift+Enter")  # train the running example (a few seconds)
-        page.wait_for_function("() => document.body.innerText.includes('test accuracy:')", timeout=120000)
+        _output(first_model).filter(has_text="test accuracy:").first.wait_for(timeout=120000)
+        progress = _cell(page, "from tqdm import tqdm")
+        progress.click()
+        page.keyboard.press("Shift+Enter")  # three seeds with a tqdm progress bar on stderr
+        _output(progress).filter(has_text="sparsity 0.95: test accuracy").first.wait_for(timeout=180000)
+        bar = progress.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
+        background = bar.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert background != "rgb(255, 221, 221)", "tqdm's progress bar is shown in a pink error box"
         _shot(page, "01_first_cells.png")
 
         exercise, check = _cell(page, 'raise NotImplementedError("Exercise 0.1")'), _cell(page, "check_mlp_params(")
@@ -119,21 +127,32 @@ def test_student_runs_cells_answers_an_exercise_and_starts_the_slideshow(chromiu
                 _shot(page, "02_wrong_answer.png")
         _shot(page, "03_right_answer.png")
 
+        disabled = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+                                 ".disabledExtensions || []")
+        assert any("mathjax3-extension" in d for d in disabled), f"jupyterlab-mathjax3 not disabled: {disabled}"
+        math_cell = _cell(page, "For dense layers of widths")
+        math_cell.locator("mjx-container").first.wait_for(timeout=60000)  # JupyterLab's own MathJax 3
+        math_cell.click()  # RISE starts on the selected cell's slide
         page.keyboard.press("Escape")
         page.keyboard.press("Alt+r")  # jupyterlab-rise: render as slideshow
         frame = None
         for _ in range(120):
-            frame = next((f for f in page.frames if "rise" in f.url.lower()), None)
-            if frame and frame.locator(".reveal .slides section").count():
+            frame = next((f for f in page.frames if "/rise/" in f.url), None)
+            if frame and frame.locator(".reveal .slides section.present").count():
                 break
             page.wait_for_timeout(500)
         assert frame is not None, "Alt+R opened no RISE slideshow"
-        frame.wait_for_selector(".reveal .slides section.present", timeout=60000)
-        page.wait_for_timeout(1000)
+        present = frame.locator(".reveal .slides section.present").last
+        present.locator("mjx-container").first.wait_for(timeout=60000)  # MathJax typesets in RISE
         _shot(page, "04_rise_slideshow.png")
-        shown = frame.locator(".reveal .slides section.present").first.inner_text()
-        assert "Exercise 0.1" in shown, f"RISE should open on the selected cell's slide, shows: {shown[:200]!r}"
+        assert "the math" in present.inner_text().lower(), f"RISE opened elsewhere: {present.inner_text()[:200]!r}"
+    except Exception:
+        _shot(page, "failed.png")
+        raise
     finally:
         context.close()
     assert errors == [], f"JavaScript errors in JupyterLab: {errors[:3]}"
-    print("requests that left the machine (they fail offline):", sorted(set(external)))
+    assert external == [], f"requests that leave the machine (they fail offline): {sorted(set(external))}"
+    optional = ("/rise.css ", ".css (", "/rise/")  # RISE probes for optional style sheets, then reloads its frame
+    failed = [f for f in failed if not ("ERR_ABORTED" in f and any(o in f for o in optional))]
+    assert failed == [], f"requests that failed: {failed[:3]}"
