@@ -79,6 +79,13 @@ def test_deck_runs_offline_without_errors_and_typesets_all_math(walked, stem):
     bad = [_where(s) for s in seen["slides"] if s["math_errors"]]
     assert bad == [], f"{stem}: MathJax errors on {bad}"
     assert sum(s["math"] for s in seen["slides"]) > 0, f"{stem}: a lesson deck without a single formula?"
+    broken = [_where(s) for s in seen["slides"] if s["broken_table_math"]]
+    assert broken == [], f"{stem}: math in a table broken over several lines on {broken}"
+
+
+def test_math_in_tables_is_typeset(walked):
+    found = sum(s["table_math"] for s in walked(NOTEBOOKS[0].stem)["slides"])
+    assert found >= 8, f"lesson 00's table of formulas shows {found} typeset formulas"
 
 
 @pytest.mark.parametrize("stem", [pytest.param(p.stem, marks=pytest.mark.xfail(

@@ -15,9 +15,11 @@ WIDTH, HEIGHT = 1280, 720
 
 
 def chromium_path():
-    """Return the Chromium executable to drive, or None if there is none."""
-    for candidate in (os.environ.get("COURSE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    """Return the Chromium executable to drive (COURSE_CHROMIUM if set), or None if there is none."""
+    if os.environ.get("COURSE_CHROMIUM"):
+        return os.environ["COURSE_CHROMIUM"] if Path(os.environ["COURSE_CHROMIUM"]).is_file() else None
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -79,8 +81,12 @@ MEASURE_SLIDE = """() => {
   clone.querySelectorAll('pre, code, mjx-container, aside.notes, script, style').forEach(e => e.remove());
   const notes = s.querySelector('aside.notes');
   return {indices: Reveal.getIndices(), bottom: Math.round(bottom), right: Math.round(right), cut,
-          text: clone.textContent, math_errors: s.querySelectorAll('mjx-merror, [data-mjx-error]').length,
-          math: s.querySelectorAll('mjx-container').length, images: s.querySelectorAll('img').length,
+          text: clone.textContent, math_errors: s.querySelectorAll('mjx-merror, [data-mjx-error]').length
+            + [...s.querySelectorAll('mjx-assistive-mml mtext')].filter(t => t.textContent.includes(String.fromCharCode(92))).length,
+          math: s.querySelectorAll('mjx-container').length,
+          table_math: s.querySelectorAll('td mjx-container, th mjx-container').length,
+          broken_table_math: [...s.querySelectorAll('td mjx-container, th mjx-container')]
+            .filter(m => m.getBoundingClientRect().height / scale > 60).length, images: s.querySelectorAll('img').length,
           notes: notes ? notes.textContent.trim() : '', fit: parseFloat(s.dataset.fit || '1'), title: (s.querySelector('h1,h2,h3') || {}).textContent || ''};
 }"""
 

@@ -56,12 +56,14 @@ def package_dir(name):
 def copy_assets(out_dir):
     """Copy reveal.js, its notes and math plugins, MathJax's tex-svg.js and the course CSS into out_dir/_assets."""
     reveal = package_dir("sphinx_revealjs") / "_static" / "revealjs"
-    mathjax = package_dir("mathjax") / "static" / "mathjax" / "es5" / "tex-svg.js"
+    es5 = package_dir("mathjax") / "static" / "mathjax" / "es5"
+    mathjax = es5 / "tex-svg.js"
     dest = Path(out_dir) / ASSETS
     files = {reveal / "dist" / "reset.css": "reveal/reset.css", reveal / "dist" / "reveal.css": "reveal/reveal.css",
              reveal / "dist" / "reveal.js": "reveal/reveal.js", reveal / "dist/theme/white.css": "reveal/theme/white.css",
              reveal / "plugin/notes/notes.js": "reveal/plugin/notes.js",
              reveal / "plugin/math/math.js": "reveal/plugin/math.js", mathjax: "mathjax/tex-svg.js",
+             es5 / "input/tex/extensions/textmacros.js": "mathjax/input/tex/extensions/textmacros.js",
              TEMPLATE / "deck.css": "deck.css", reveal / "LICENSE": "reveal/LICENSE"}
     for src, rel in files.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
