@@ -9,7 +9,7 @@ More, for lecturers and contributors:
     python3 course.py execute [NOTEBOOK ...]   # re-execute source notebooks in place (outputs committed)
     python3 course.py student                  # regenerate the student copies in notebooks/student/
     python3 course.py bench                    # seconds per notebook and the total
-    python3 course.py slides [NOTEBOOK ...]    # export reveal.js decks into slides/
+    python3 course.py slides [--pdf] [NOTEBOOK ...]  # offline reveal.js decks (and PDF handouts) in slides/
     python3 course.py portability [NOTEBOOK ...]  # nbval under other BLAS kernels, threads, torch dispatch
     python3 course.py grade SUBMISSIONS_DIR    # run submitted student notebooks, write grades.csv
 
@@ -89,10 +89,11 @@ def main(argv):
         return 0
     if cmd == "start":
         _lab_settings()
-        first = [FIRST] if (ROOT / FIRST).exists() else []
+        own_root = any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args)
+        first = [FIRST] if (ROOT / FIRST).exists() and not own_root else []
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-        where = [f"--ServerApp.root_dir={ROOT}"]  # browse the whole course, open lesson 00 (student copy)
-        cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, *args]
+        where = [] if own_root else [f"--ServerApp.root_dir={ROOT}"]  # the whole course, lesson 00 (student copy)
+        cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, "--LabApp.custom_css=True", *args]
         if os.name == "posix":  # become JupyterLab, so Ctrl+C and kill reach the server itself
             os.chdir(ROOT)
             os.execve(cmd[0], cmd, _env())
@@ -106,10 +107,23 @@ def main(argv):
 
 
 def _lab_settings():
-    """Install the course's JupyterLab defaults (no news pop-up) into the environment's settings folder."""
-    target = VENV / "share" / "jupyter" / "lab" / "settings"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "tools" / "jupyterlab" / "overrides.json", target / "overrides.json")
+    """Install the course's JupyterLab settings into the environment (tools/jupyterlab/README.md says why)."""
+    import json
+
+    settings = VENV / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "tools" / "jupyterlab" / "overrides.json", settings / "overrides.json")
+    labconfig = VENV / "etc" / "jupyter" / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    page = labconfig / "page_config.json"
+    config = json.loads(page.read_text()) if page.exists() else {}
+    for key, value in json.loads((ROOT / "tools" / "jupyterlab" / "page_config.json").read_text()).items():
+        config[key] = {**config.get(key, {}), **value}
+    page.write_text(json.dumps(config, indent=2) + "\n")
+    for static in [*VENV.glob("lib/python3.*/site-packages/jupyter_server/static"),
+                   *VENV.glob("Lib/site-packages/jupyter_server/static")]:  # served as /custom/custom.css
+        (static / "custom").mkdir(exist_ok=True)
+        shutil.copy(ROOT / "tools" / "jupyterlab" / "custom.css", static / "custom" / "custom.css")
 
 
 class _own_tmpdir:
