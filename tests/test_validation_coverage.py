@@ -186,6 +186,7 @@ CASES = {
     "observers.MSEObserver": (lambda: obs.MSEObserver(grid=0), "grid must be >= 1"),
     "observers.KLObserver": (lambda: obs.KLObserver(bins=10), "bins must be >= 128"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
+    "quantization.int_matmul": (lambda: quant.int_matmul(np.ones((2, 3)), np.ones((3, 2), int)), "a and b must hold integers"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
