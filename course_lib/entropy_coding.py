@@ -113,6 +113,8 @@ def canonical_codes(lengths):
 
     Symbols sorted by (length, symbol) get consecutive codes; a longer code continues the count shifted left.
     """
+    if not hasattr(lengths, "items") or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in lengths.values()):
+        raise ValueError(f"lengths must be a dict symbol -> code length >= 1, got {lengths!r}")
     code, prev, out = 0, 0, {}
     for s, n in sorted(lengths.items(), key=lambda kv: (kv[1], kv[0])):
         code <<= n - prev
