@@ -83,21 +83,27 @@ def kmeans(w, centroids, max_iter=300):
     return c, labels
 
 
-def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300):
+def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300, k=None):
     """Cluster the kept weights of one layer into k = 2^bits shared values; return (codebook, indices).
 
     indices has w's shape: the centroid of each kept weight, -1 for a pruned one (mask False, or
     w == 0 when no mask is given). Rebuild the layer with `reconstruct(codebook, indices)`.
+    k < 2^bits clusters leave codes free, e.g. k = 2^bits - 1 keeps one code for the zero that
+    relative-index CSR stores as a filler (entropy_coding.to_relative_csr); fewer distinct weights
+    than k give fewer clusters.
     """
     w, m = _weights(w, mask)
     bits = v.integer(bits, "bits", minimum=1)
     if bits > 16:
         raise ValueError(f"bits must be in [1, 16], got {bits}")
+    k_max = 2 ** bits if k is None else v.integer(k, "k", minimum=1)
+    if k_max > 2 ** bits:
+        raise ValueError(f"k must be <= 2^bits = {2 ** bits}, got {k_max}")
     indices = np.full(w.shape, -1, dtype=np.int64)
     kept = w[m]
     if kept.size == 0:
         return np.zeros(0), indices
-    k = min(2 ** bits, np.unique(kept).size)
+    k = min(k_max, np.unique(kept).size)
     c, labels = kmeans(kept, init_centroids(kept, k, init, seed), max_iter)
     indices[m] = labels
     return c, indices
