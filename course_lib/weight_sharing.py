@@ -10,6 +10,9 @@ then stored as k float centroids plus n indices of log2(k) bits (eq. 1: the comp
 r = n b / (n log2(k) + k b)). Pruned weights (mask False, or exactly 0) are not clustered: they keep
 index -1 and stay 0. Shared weights are fine-tuned through their centroids: the gradient of a centroid
 is the sum of its weights' gradients (eq. 3), or their mean.
+Framework twins (tests/test_weight_sharing.py): scikit-learn's KMeans(algorithm="lloyd") from the same
+initial centroids; tfmot's clustering (LinearCentroidsInitialisation, nearest-centroid pulling indices,
+GradientAggregation SUM and AVG); torch autograd through a gather for eq. 3.
 """
 import numpy as np
 

@@ -125,3 +125,41 @@ def test_compression_rate_is_eq_1():
     assert S.compression_rate(16, 2) == pytest.approx(3.2)
     assert S.codebook_bits(16, 2) == 16 * 2 + 4 * 32
     assert S.compression_rate(10 ** 6, 5) == pytest.approx(32 / 5, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def tf_clustering():
+    from course_lib.frameworks import import_tf
+    tf, _, _ = import_tf(0)
+    from tensorflow_model_optimization.python.core.clustering.keras import clustering_algorithm as ca
+    from tensorflow_model_optimization.python.core.clustering.keras import clustering_centroids as cc
+    return tf, ca, cc
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("k", [4, 16])
+def test_linear_init_and_assignment_equal_tfmot_clustering(tf_clustering, k):
+    tf, ca, cc = tf_clustering
+    w = np.random.default_rng(k).normal(0, 0.1, (30, 20)).astype(np.float32)
+    theirs = cc.LinearCentroidsInitialisation(tf.constant(w), k).get_cluster_centroids().numpy()
+    ours = S.init_centroids(w, k, "linear")
+    assert np.max(np.abs(ours - theirs)) <= 1e-6 * np.abs(w).max()   # float32 (tf.linspace) vs float64
+    algo = ca.ClusteringAlgorithm(tf.Variable(ours.astype(np.float32)))
+    assert np.array_equal(S.assign(w, ours.astype(np.float32)), algo.get_pulling_indices(tf.constant(w)).numpy())
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("reduce, aggregation", [("sum", "SUM"), ("mean", "AVG")])
+def test_centroid_gradients_equal_tfmot_gradient_aggregation(tf_clustering, reduce, aggregation):
+    tf, ca, _ = tf_clustering
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 0.1, (12, 9)).astype(np.float32)
+    c, idx = S.share_weights(w, 3)
+    G = rng.normal(size=w.shape).astype(np.float32)                   # dL/dW of L = sum(W * G)
+    centroids = tf.Variable(c.astype(np.float32))
+    algo = ca.ClusteringAlgorithm(centroids, getattr(ca.GradientAggregation, aggregation))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(algo.get_clustered_weight(tf.constant(idx), tf.constant(w)) * G)
+    theirs = tf.convert_to_tensor(tape.gradient(loss, centroids)).numpy()  # gather gives IndexedSlices
+    ours = S.centroid_gradients(G, idx, c.size, reduce)
+    assert np.allclose(ours, theirs, rtol=1e-5, atol=1e-6)             # tfmot sums in float32
