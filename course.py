@@ -8,7 +8,7 @@ More, for lecturers and contributors:
 
     python3 course.py execute [NOTEBOOK ...]   # re-execute source notebooks in place (outputs committed)
     python3 course.py student                  # regenerate the student copies in notebooks/student/
-    python3 course.py bench                    # seconds per notebook and the total
+    python3 course.py bench [--kernels|--no-kernels]  # seconds per notebook, then numpy kernels vs torch
     python3 course.py slides [--pdf] [NOTEBOOK ...]  # offline reveal.js decks (and PDF handouts) in slides/
     python3 course.py portability [NOTEBOOK ...]  # nbval under other BLAS kernels, threads, torch dispatch
     python3 course.py grade SUBMISSIONS_DIR    # run submitted student notebooks, write grades.csv

@@ -135,11 +135,32 @@ def fake_quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
 
     rule="torch" reproduces torch's fake_quantize_per_{tensor,channel}_affine bit for bit (float32).
     """
+    v.choice(rule, "rule", RULES)
+    if rule == "torch":
+        return _fake_quantize_float32(*_check(x, scale, zero_point, q_min, q_max, axis))
     q = quantize(x, scale, zero_point, q_min, q_max, axis, rule)
     if rule != "course":
         s = _per_channel(q, np.asarray(scale, dtype=np.float32), "scale", axis)
         return ((q - _per_channel(q, np.asarray(zero_point), "zero_point", axis)).astype(np.float32) * s)
     return dequantize(q, scale, zero_point, axis)
+
+
+def _fake_quantize_float32(x, scale, zp, q_min, q_max):
+    """Return torch's fake-quant, (clamp(rint(x * inv) + zp, q_min, q_max) - zp) * scale, inv = 1 / scale,
+    in five float32 passes over one output buffer (no int64 temporaries, as fast as torch's kernel).
+
+    Exact rewrite: clamp(r + zp, q_min, q_max) - zp = clamp(r, q_min - zp, q_max - zp) for the integer
+    r = rint(x * inv), since integers below 2^24 are exact in float32 and a larger r clamps to the same
+    bound; the final + 0 turns the -0.0 of a negative value rounded to 0 into torch's +0.0. (Where
+    |x * inv| >= 2^63 torch's int64 cast is undefined; here such a value clamps to q_min or q_max.)
+    """
+    s32 = scale.astype(np.float32)
+    out = np.multiply(x, np.float32(1.0) / s32, dtype=np.float32)
+    np.rint(out, out=out)
+    np.clip(out, (q_min - zp).astype(np.float32), (q_max - zp).astype(np.float32), out=out)
+    out *= s32
+    out += np.float32(0.0)
+    return out
 
 
 def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
@@ -177,16 +198,18 @@ def quantize_multiplier(M):
     """Return (M_0, shift) with M ~ M_0 * 2^(shift - 31) and M_0 in [2^30, 2^31): a real multiplier
     as a 31-bit fixed-point integer and a power of two (TFLite's QuantizeMultiplier; Jacob et al. 2018,
     sec. 2.2). M = 0 gives (0, 0); a multiplier below 2^-31 flushes to (0, 0) as TFLite does."""
-    M = v.real(M, "M", low=0.0)
-    if M == 0.0:
-        return 0, 0
+    M_0, shift = _quantize_multipliers(np.array([v.real(M, "M", low=0.0)]))
+    return int(M_0[0]), int(shift[0])
+
+
+def _quantize_multipliers(M):
+    """quantize_multiplier for an array of M >= 0 at once (int64 arrays M_0 and shift)."""
     frac, shift = np.frexp(M)  # M = frac * 2^shift, frac in [0.5, 1)
-    M_0 = int(np.floor(frac * 2 ** 31 + 0.5))  # TfLiteRound: halves away from zero (frac > 0); exact in float64
-    if M_0 == 2 ** 31:
-        M_0, shift = M_0 // 2, shift + 1
-    if shift < -31:
-        return 0, 0
-    return M_0, int(shift)
+    M_0 = np.floor(frac * 2.0 ** 31 + 0.5).astype(np.int64)  # TfLiteRound: halves away from 0; exact in float64
+    carry = M_0 == 2 ** 31
+    M_0, shift = np.where(carry, M_0 // 2, M_0), np.where(carry, shift + 1, shift).astype(np.int64)
+    flush = (M == 0.0) | (shift < -31)
+    return np.where(flush, 0, M_0), np.where(flush, 0, shift)
 
 
 def _int_array(x, name):
@@ -228,23 +251,64 @@ def multiply_by_quantized_multiplier(acc, M_0, shift, rounding="double"):
     M_0, shift = v.integer(M_0, "M_0", minimum=0), v.integer(shift, "shift")
     if M_0 >= 2 ** 31 or not -31 <= shift <= 30:
         raise ValueError(f"M_0 must be in [0, 2^31) and shift in [-31, 30], got M_0={M_0}, shift={shift}")
-    acc = acc.astype(np.int64)
+    return _multiply(acc.astype(np.int64), np.int64(M_0), np.int64(shift), rounding)
+
+
+def _multiply(acc, M_0, shift, rounding):
+    """multiply_by_quantized_multiplier on int64 arrays; M_0 and shift broadcast (one per output channel)."""
     if rounding == "single":
         right = 31 - shift
-        return (acc * M_0 + (1 << (right - 1))) >> right
-    left, right = max(shift, 0), max(-shift, 0)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(acc << left, M_0), right)
+        return (acc * M_0 + np.left_shift(np.int64(1), right - 1)) >> right
+    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+    x = saturating_rounding_doubling_high_mul(acc << left, M_0)
+    mask = np.left_shift(np.int64(1), right) - 1
+    remainder, threshold = x & mask, (mask >> 1) + (x < 0)  # rounding_divide_by_pot, per-channel exponent
+    return (x >> right) + (remainder > threshold)
 
 
 def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
     """Return clamp(y_zero_point + round(acc * M), q_min, q_max): an int32 sum scaled to the output's
-    integers with one fixed-point multiplier per output channel (M: a number or one per column of acc)."""
+    integers with one fixed-point multiplier per output channel (M: a number or one per column of acc).
+    All channels at once: M_0 and shift are arrays that broadcast along the last axis of acc."""
+    v.choice(rounding, "rounding", {"double", "single"})
     acc = _int_array(v.as_array(acc, "acc"), "acc")
-    Ms = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
-    out = np.empty(acc.shape, dtype=np.int64)
-    for o, m in enumerate(Ms):
-        out[..., o] = multiply_by_quantized_multiplier(acc[..., o], *quantize_multiplier(float(m)), rounding)
+    M = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
+    if not np.all(np.isfinite(M) & (M >= 0)):
+        raise ValueError(f"M must be finite and >= 0, got {M.tolist()[:5]}")
+    M_0, shift = _quantize_multipliers(M)
+    out = _multiply(acc, M_0, shift, rounding)
     return np.clip(out + int(y_zero_point), q_min, q_max)
+
+
+def _max_abs(a):
+    return max(-int(a.min()), int(a.max())) if a.size else 0
+
+
+def int_matmul(a, b):
+    """Return a @ b of integer matrices exactly, as int64, with a float BLAS product.
+
+    Every product and partial sum is an integer of magnitude <= K max|a| max|b|; below 2^24 float32
+    holds it exactly, so sgemm is exact in any summation order. K is split into chunks that stay below
+    2^24 and the chunks' sums are added in int64 (numpy's own integer matmul uses no BLAS: 100x slower).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise TypeError(f"a and b must hold integers, got dtypes {a.dtype} and {b.dtype}")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"a must be (n, k) and b (k, m), got {a.shape} and {b.shape}")
+    peak = max(_max_abs(a) * _max_abs(b), 1)
+    if peak >= 2 ** 24:
+        return a.astype(np.int64) @ b.astype(np.int64)  # products too large for float32: numpy's int64 loop
+    K = a.shape[1]
+    chunks = -(-K * peak // (2 ** 24 - 1))  # so that chunk * peak < 2^24
+    step = -(-K // max(chunks, 1))
+    a32, b32 = a.astype(np.float32), b.astype(np.float32)
+    if step >= K:
+        return (a32 @ b32).astype(np.int64)
+    acc = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
+    for k in range(0, K, step):
+        acc += (a32[:, k:k + step] @ b32[k:k + step]).astype(np.int64)
+    return acc
 
 
 def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, relu=False,
@@ -255,10 +319,13 @@ def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, 
     scale x_scale * w_scale), then requantize with M = x_scale w_scale / y_scale, per output channel
     when w_scale is an array; a fused ReLU clamps at y_zero_point, as TFLite's int8 FULLY_CONNECTED.
     """
-    q_x, q_w = _int_array(q_x, "q_x"), _int_array(q_w, "q_w")
+    q_x, q_w = np.asarray(q_x), np.asarray(q_w)  # kept in their own integer dtype: no int64 copies
+    for a, name in ((q_x, "q_x"), (q_w, "q_w")):
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
     if q_x.ndim != 2 or q_w.ndim != 2 or q_x.shape[1] != q_w.shape[1]:
         raise ValueError(f"q_x must be (n, in) and q_w (out, in) with the same in, got {q_x.shape} and {q_w.shape}")
-    acc = (q_x - int(x_zero_point)) @ q_w.T
+    acc = int_matmul(q_x.astype(np.int32) - int(x_zero_point), q_w.T)  # exact int32 sums via float32 BLAS
     if q_bias is not None:
         acc = acc + _int_array(q_bias, "q_bias")
     M = float(x_scale) * np.asarray(w_scale, dtype=float) / float(y_scale)  # in double, as TFLite

@@ -11,8 +11,9 @@ import pytest
 
 from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
                         second_order as so, sparse_formats as sf, sparsity, trees)
+from course_lib import entropy_coding as ec, weight_sharing as ws
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs, ws, ec]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -191,6 +192,28 @@ CASES = {
     "observers.MSEObserver": (lambda: obs.MSEObserver(grid=0), "grid must be >= 1"),
     "observers.KLObserver": (lambda: obs.KLObserver(bins=10), "bins must be >= 128"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
+    "quantization.int_matmul": (lambda: quant.int_matmul(np.ones((2, 3)), np.ones((3, 2), int)), "a and b must hold integers"),
+    "weight_sharing.init_centroids": (lambda: ws.init_centroids(W, 4, "kmeans++"), "method must be one of"),
+    "weight_sharing.assign": (lambda: ws.assign(W, NAN), "centroids contains NaN"),
+    "weight_sharing.kmeans": (lambda: ws.kmeans(W, [0.0, 1.0], max_iter=0), "max_iter must be >= 1"),
+    "weight_sharing.share_weights": (lambda: ws.share_weights(W, 17), r"bits must be in \[1, 16\]"),
+    "weight_sharing.reconstruct": (lambda: ws.reconstruct([0.0, 1.0], np.array([0, 2])), r"indices must be in \[-1, 1\]"),
+    "weight_sharing.centroid_gradients": (lambda: ws.centroid_gradients(W, np.zeros((3, 4), int), 2, "max"),
+                                          "reduce must be one of"),
+    "weight_sharing.tie_weights": (lambda: ws.tie_weights(W, np.zeros((4, 3), int), 2), "indices must have w's shape"),
+    "weight_sharing.tie_hook": (lambda: ws.tie_hook([np.zeros(3, int)]), "indices must be a dict"),
+    "weight_sharing.compression_rate": (lambda: ws.compression_rate(0, 4), "n must be >= 1"),
+    "weight_sharing.codebook_bits": (lambda: ws.codebook_bits(10, 0), "bits must be >= 1"),
+    "entropy_coding.to_relative_csr": (lambda: ec.to_relative_csr(W, 0), "index_bits must be >= 1"),
+    "entropy_coding.from_relative_csr": (lambda: ec.from_relative_csr([1.0], [0], [0, 2], (1, 3)), "indptr must rise"),
+    "entropy_coding.relative_csr_bytes": (lambda: ec.relative_csr_bytes(np.ones(3), 5, 3), "w must be 2-dimensional"),
+    "entropy_coding.huffman_code_lengths": (lambda: ec.huffman_code_lengths([0.5, 1.0]), "symbols must be integers"),
+    "entropy_coding.canonical_codes": (lambda: ec.canonical_codes({0: 0}), "lengths must be a dict"),
+    "entropy_coding.huffman_encode": (lambda: ec.huffman_encode([]), "symbols must not be empty"),
+    "entropy_coding.huffman_decode": (lambda: ec.huffman_decode([0], -1, {0: 1}), "n_bits must be >= 0"),
+    "entropy_coding.huffman_bits": (lambda: ec.huffman_bits(NAN), "symbols contains NaN"),
+    "entropy_coding.huffman_bytes": (lambda: ec.huffman_bytes([1, 2], 2), "alphabet_size must exceed every symbol"),
+    "entropy_coding.entropy_bits": (lambda: ec.entropy_bits("ab"), "symbols must hold numbers"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)

@@ -2,7 +2,9 @@
 
     python3 course.py bench            # the source notebooks
     python3 course.py bench --student  # the student copies too
-Notebooks are executed in memory; nothing is written.
+    python3 course.py bench --kernels  # only course_lib's numpy kernels vs their torch twins (tools/kernel_bench.py)
+    python3 course.py bench --no-kernels  # only the notebooks
+Notebooks are executed in memory; nothing is written. After the notebooks, the kernels are timed.
 """
 import sys
 from pathlib import Path
@@ -12,7 +14,8 @@ from nbtools import NOTEBOOKS, execute, source_notebooks  # noqa: E402
 
 BUDGET = 60.0
 
-if __name__ == "__main__":
+
+def notebooks():
     paths = source_notebooks()
     if "--student" in sys.argv:
         paths += sorted((NOTEBOOKS / "student").glob("[0-9][0-9]_*.ipynb"))
@@ -24,3 +27,11 @@ if __name__ == "__main__":
         flag = "  OVER BUDGET" if sec > BUDGET else ""
         print(f"{str(p.relative_to(NOTEBOOKS)):48s} {sec:8.1f}{flag}", flush=True)
     print(f"{'total':48s} {total:8.1f}")
+
+
+if __name__ == "__main__":
+    if "--kernels" not in sys.argv:
+        notebooks()
+    if "--no-kernels" not in sys.argv:
+        import kernel_bench
+        kernel_bench.run()
