@@ -113,7 +113,8 @@ class MSEObserver(_Collecting):
 
 class KLObserver(_Collecting):
     """Choose a symmetric threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail
-    added to the last bin), Q = P merged into 2^(bits-1) levels and spread back over the non-empty bins."""
+    added to the last bin), Q = P merged into 2^(bits-1) levels and spread back over the non-empty bins.
+    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU)."""
 
     def __init__(self, bins=512, **kw):
         kw.setdefault("symmetric", True)
@@ -142,4 +143,4 @@ class KLObserver(_Collecting):
         candidates = range(levels, self.bins + 1)
         i = min(candidates, key=lambda j: (self.kl(hist, j, levels), j))
         t = np.float32(edges[i])
-        return -t, t
+        return (np.float32(0.0) if self.x_min >= 0 else -t), t  # non-negative data (after a ReLU): [0, t]
