@@ -158,7 +158,7 @@ def _float_op(op, x, W=None):
     return np.maximum(y, 0.0) if op["relu"] else y
 
 
-def has_weights(op):
+def _has_weights(op):
     """Return True for the ops that carry weights and an output quantization point (conv, dense)."""
     return op["kind"] in ("conv", "dense")
 
@@ -176,7 +176,7 @@ def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     x = X
     for op in ops:
         x = _float_op(op, x)
-        if has_weights(op):
+        if _has_weights(op):
             obs.append(observer(**observer_kw))
             obs[-1].observe(x)
     return obs
@@ -214,7 +214,7 @@ def convert(model, X_calib, observer=MinMaxObserver, per_channel=True, rounding=
     for op in float_ops(model):
         L = QLayer(op["kind"], k=op.get("k", 1), stride=op.get("stride", 1), padding=op.get("padding", 0),
                    shape=op.get("shape"))
-        if has_weights(op):
+        if _has_weights(op):
             L.q_w, L.w_scale = weight_qparams(op["W"], 8, per_channel)
             L.q_bias = quantize_bias(op["b"], s, L.w_scale)
             y_s, y_z = obs[j].qparams()
@@ -232,14 +232,14 @@ def simulate(model, X, X_calib=None, w_bits=8, a_bits=8, per_channel=True, obser
     layer_bits: a list of weight bit widths, one per conv/dense layer (None = float), overrides w_bits.
     keep=True returns the list of every conv/dense output instead (for layer-by-layer error)."""
     ops = float_ops(model)
-    n_w = sum(has_weights(op) for op in ops)
+    n_w = sum(_has_weights(op) for op in ops)
     bits = [w_bits] * n_w if layer_bits is None else list(layer_bits)
     if len(bits) != n_w:
         raise ValueError(f"layer_bits must have one entry per conv/dense layer ({n_w}), got {len(bits)}")
     fq = _act_fake_quant(model, X_calib, a_bits, observer, observer_kw)
     x, j, outs = fq[0](v.as_array(X, "X").astype(float)), 0, []
     for op in ops:
-        if has_weights(op):
+        if _has_weights(op):
             W = op["W"] if bits[j] is None else _fake_weights(op["W"], bits[j], per_channel)
             x = fq[j + 1](_float_op(op, x, W))
             outs.append(x)
@@ -256,7 +256,7 @@ def _fake_weights(W, bits, per_channel):
 
 def _act_fake_quant(model, X_calib, a_bits, observer, observer_kw):
     """Return one function per quantization point: identity (a_bits None) or its fake quantizer."""
-    n = 1 + sum(has_weights(op) for op in float_ops(model))
+    n = 1 + sum(_has_weights(op) for op in float_ops(model))
     if a_bits is None:
         return [lambda x: x] * n
     if X_calib is None:
@@ -275,7 +275,7 @@ def float_layer_outputs(model, X):
     x, outs = v.as_array(X, "X").astype(float), []
     for op in float_ops(model):
         x = _float_op(op, x)
-        if has_weights(op):
+        if _has_weights(op):
             outs.append(x)
     return outs
 
