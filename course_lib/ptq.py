@@ -287,3 +287,41 @@ def sqnr_db(x, x_hat):
         raise ValueError(f"x and x_hat must have the same shape, got {x.shape} and {x_hat.shape}")
     noise = np.sum((x - x_hat) ** 2)
     return float("inf") if noise == 0 else float(10 * np.log10(np.sum(x ** 2) / noise))
+
+
+# ----------------------------------------------------------------------------- dynamic quantization
+def dynamic_int8_linear(x, W, b=None, weight_only=False):
+    """Return x W^T + b with int8 weights (symmetric, one scale per row of W) and, unless weight_only,
+    int8 activations quantized at run time (symmetric, one scale per row of x), in float32 as
+    torchao's Int8DynamicActivationInt8WeightConfig / Int8WeightOnlyConfig on CPU:
+
+        s = max|row| / 127.5,  q = clamp(round(v * (1 / s)), -128, 127)     (torchao's quant_primitives)
+        y = (float32(q_x q_w^T) * s_x) * s_w + b     or, weight-only,   y = (x q_w^T) * s_w + b
+    """
+    x32, W32 = (v.as_array(a, n).astype(np.float32) for a, n in ((x, "x"), (W, "W")))
+    if x32.ndim != 2 or W32.ndim != 2 or x32.shape[1] != W32.shape[1]:
+        raise ValueError(f"x must be (n, in) and W (out, in) with the same in, got {x32.shape} and {W32.shape}")
+    q_w, s_w = _rows_int8(W32)
+    if weight_only:
+        y = (x32 @ q_w.T.astype(np.float32)) * s_w
+    else:
+        q_x, s_x = _rows_int8(x32)
+        y = ((q_x @ q_w.T).astype(np.float32) * s_x[:, None]) * s_w  # the int32 product is exact
+    return y if b is None else y + np.asarray(b, dtype=np.float32)
+
+
+def _rows_int8(a):
+    """Return (q, scale): a per-row symmetric int8 quantization of a float32 matrix (torchao's rule)."""
+    scale, zp = Q.qparams(a.min(axis=1), a.max(axis=1), symmetric=True)
+    return Q.quantize(a, scale, zp, -128, 127, axis=0, rule="torch"), scale
+
+
+def dynamic_forward(model, X, weight_only=False):
+    """Run an MLP (ReLU) with every dense layer in dynamic_int8_linear; return float32 outputs."""
+    x = v.as_array(X, "X").astype(np.float32)
+    for op in float_ops(model):
+        if op["kind"] != "dense":
+            raise ValueError("dynamic_forward supports MLPs (dense layers) only")
+        x = dynamic_int8_linear(x, op["W"], op["b"], weight_only)
+        x = np.maximum(x, np.float32(0)) if op["relu"] else x
+    return x

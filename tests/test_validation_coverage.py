@@ -200,6 +200,8 @@ CASES = {
     "ptq.convert": (lambda: ptq.convert(CNN, np.ones((2, 64)), rounding="half"), "rounding must be one of"),
     "ptq.simulate": (lambda: ptq.simulate(CNN, np.ones((2, 64)), a_bits=None, layer_bits=[8]), "layer_bits must have one entry"),
     "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, NAN), "X contains NaN"),
+    "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), "x must be \\(n, in\\) and W"),
+    "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
     "ptq.sqnr_db": (lambda: ptq.sqnr_db(np.ones(3), np.ones(4)), "x and x_hat must have the same shape"),
 }
 
