@@ -34,6 +34,16 @@ def convert_int8(model, X_calib):
         return conv.convert()
 
 
+def convert_float32(model):
+    """Return the flatbuffer (bytes) of the plain float32 TFLite model (no optimizations): the baseline."""
+    from .tf_prune import to_keras
+
+    tf, _, _ = import_tf()
+    conv = tf.lite.TFLiteConverter.from_keras_model(to_keras(model))
+    with quiet_native_logs():
+        return conv.convert()
+
+
 def interpreter(flat, delegate="xnnpack"):
     """Return an allocated ai_edge_litert Interpreter: delegate="xnnpack" (LiteRT's default path) or
     "builtin" (the reference/optimized builtin kernels, no delegate)."""
@@ -53,18 +63,20 @@ def to_litert(model, X_calib, delegate="xnnpack"):
 
 
 def litert_forward(it, q_x):
-    """Run int8 inputs q_x (n, features) through the interpreter in one batch; return int64 outputs."""
+    """Run inputs q_x (n, features) through the interpreter in one batch: int8 values for an int8
+    model (returned as int64), floats for a float32 model (returned as float32)."""
     q_x = v.as_array(q_x, "q_x")
-    if q_x.dtype.kind not in "iu" or q_x.min() < -128 or q_x.max() > 127:
-        raise ValueError("q_x must hold int8 values (integers in [-128, 127])")
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    if inp["dtype"] == np.int8 and (q_x.dtype.kind not in "iu" or q_x.min() < -128 or q_x.max() > 127):
+        raise ValueError("q_x must hold int8 values (integers in [-128, 127])")
     if tuple(inp["shape"]) != q_x.shape:
         with quiet_native_logs():
             it.resize_tensor_input(inp["index"], list(q_x.shape))
             it.allocate_tensors()
-    it.set_tensor(inp["index"], q_x.astype(np.int8))
+    it.set_tensor(inp["index"], q_x.astype(inp["dtype"]))
     it.invoke()
-    return it.get_tensor(out["index"]).astype(np.int64)
+    y = it.get_tensor(out["index"])
+    return y.astype(np.int64) if y.dtype == np.int8 else y.copy()
 
 
 def _qparams(t):
