@@ -167,9 +167,7 @@ def _has_weights(op):
 def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     """Run X_calib through the float model; return one observer for the input and one per conv/dense
     output (after its ReLU), each having observed every value there (TFLite's calibration step)."""
-    X = v.as_array(X_calib, "X_calib").astype(float)
-    if len(X) == 0:
-        raise ValueError("X_calib must hold at least one example")
+    X = v.as_array(X_calib, "X_calib").astype(float)  # rejects an empty X_calib
     ops = float_ops(model)
     obs = [observer(**observer_kw)]
     obs[0].observe(X)

@@ -162,3 +162,43 @@ def test_single_rounding_is_not_xnnpacks_rule_on_the_cnn():
     assert np.array_equal(qm.forward_int(q_x), theirs)
     qm.rounding = "double"
     assert not np.array_equal(qm.forward_int(q_x), theirs)
+
+
+@pytest.mark.tf
+def test_conv_padding_with_a_zero_point_far_from_the_edge():
+    """Inputs calibrated on [-1, 1] get a zero point near 0, so 'same' padding must add that zero point,
+    not -128 and not the integer 0 by accident: still equal to LiteRT bit for bit."""
+    from course_lib.frameworks import tflite as TL
+
+    m, d = _trained("cnn", 6)
+    it = TL.to_litert(m, d.X_train[:100] * 2 - 1)
+    qm = TL.from_litert(it, m)
+    assert -20 < qm.x_zero_point < 20
+    q_x = np.concatenate([qm.quantize_input(d.X_test * 2 - 1), _edge_inputs(6)])
+    assert np.array_equal(qm.forward_int(q_x), TL.litert_forward(it, q_x))
+
+
+@pytest.mark.tf
+def test_builtin_kernels_conv_layers_use_double_rounding():
+    """Without the XNNPACK delegate, LiteRT's int8 CONV_2D kernels requantize with gemmlowp's two
+    roundings (docs/framework-semantics.md); their outputs equal ours with rounding="double"."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from course_lib.frameworks import quiet_native_logs, tflite as TL
+
+    m, d = _trained("cnn", 0)
+    flat = TL.convert_int8(m, d.X_train[:100])
+    with quiet_native_logs():
+        it = Interpreter(model_content=flat, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it.allocate_tensors()
+    qm = TL.from_litert(it, m, rounding="double")
+    q_x = np.concatenate([qm.quantize_input(d.X_test), _edge_inputs(0)])
+    TL.litert_forward(it, q_x)
+    convs = [op for op in it._get_ops_details() if op["op_name"] == "CONV_2D"]
+    conv_layers = [i for i, L in enumerate(qm.layers) if L.kind == "conv"]
+    for op, i in zip(convs, conv_layers):
+        theirs = it.get_tensor(op["outputs"][0]).astype(np.int64).transpose(0, 3, 1, 2)  # NHWC -> NCHW
+        assert np.array_equal(qm.forward_int(q_x, upto=i), theirs)
+    qm.rounding = "fp32"
+    assert not all(np.array_equal(qm.forward_int(q_x, upto=i), it.get_tensor(op["outputs"][0]).astype(np.int64)
+                                  .transpose(0, 3, 1, 2)) for op, i in zip(convs, conv_layers))
