@@ -113,7 +113,9 @@ class MSEObserver(_Collecting):
 
 class KLObserver(_Collecting):
     """Choose a symmetric threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail
-    added to the last bin), Q = P merged into 2^(bits-1) levels and spread back over the non-empty bins."""
+    added to the last bin), Q = the histogram below t (without the tail) merged into 2^(bits-1) levels
+    and spread back over the non-empty bins.
+    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU)."""
 
     def __init__(self, bins=512, **kw):
         kw.setdefault("symmetric", True)
@@ -123,10 +125,13 @@ class KLObserver(_Collecting):
     def kl(self, hist, i, levels):
         """Return KL(P || Q) for the threshold at bin edge i (the formula in the class docstring)."""
         p = hist[:i].astype(float)
-        p[-1] += hist[i:].sum()
+        p[-1] += hist[i:].sum()                  # P keeps the clipped tail in its last bin ...
         starts = np.unique(np.linspace(0, i, levels + 1).astype(int)[:-1])   # `levels` runs of bins
         used = hist[:i] > 0
-        mass, count = np.add.reduceat(p, starts), np.add.reduceat(used.astype(float), starts)
+        # ... Q is built from the histogram WITHOUT the tail (as TensorRT and MXNet's calibration), so
+        # clipping is penalised; merging P itself would give Q = P, KL = 0, at i = levels
+        mass = np.add.reduceat(hist[:i].astype(float), starts)
+        count = np.add.reduceat(used.astype(float), starts)
         q = np.repeat(mass / np.maximum(count, 1.0), np.diff(np.append(starts, i))) * used
         mask = p > 0
         p, q = p / p.sum(), q / q.sum()
@@ -142,4 +147,4 @@ class KLObserver(_Collecting):
         candidates = range(levels, self.bins + 1)
         i = min(candidates, key=lambda j: (self.kl(hist, j, levels), j))
         t = np.float32(edges[i])
-        return -t, t
+        return (np.float32(0.0) if self.x_min >= 0 else -t), t  # non-negative data (after a ReLU): [0, t]

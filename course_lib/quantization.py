@@ -268,13 +268,20 @@ def _multiply(acc, M_0, shift, rounding):
 
 def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
     """Return clamp(y_zero_point + round(acc * M), q_min, q_max): an int32 sum scaled to the output's
-    integers with one fixed-point multiplier per output channel (M: a number or one per column of acc).
-    All channels at once: M_0 and shift are arrays that broadcast along the last axis of acc."""
-    v.choice(rounding, "rounding", {"double", "single"})
+    integers with one multiplier per output channel (M: a number or one per column of acc).
+
+    rounding="single" / "double": M as a fixed-point M_0 and shift (multiply_by_quantized_multiplier),
+    all channels at once (M_0 and shift are arrays that broadcast along the last axis of acc);
+    rounding="fp32": XNNPACK's float requantization, rint(float32(acc) * float32(M)) (halves to even).
+    """
+    v.choice(rounding, "rounding", {"double", "single", "fp32"})
     acc = _int_array(v.as_array(acc, "acc"), "acc")
     M = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
     if not np.all(np.isfinite(M) & (M >= 0)):
         raise ValueError(f"M must be finite and >= 0, got {M.tolist()[:5]}")
+    if rounding == "fp32":
+        scaled = acc.astype(np.float32) * M.astype(np.float32)  # one float32 rounding, then rint
+        return np.clip(np.rint(scaled).astype(np.int64) + int(y_zero_point), q_min, q_max)
     M_0, shift = _quantize_multipliers(M)
     out = _multiply(acc, M_0, shift, rounding)
     return np.clip(out + int(y_zero_point), q_min, q_max)
@@ -311,6 +318,18 @@ def int_matmul(a, b):
     return acc
 
 
+def requantization_multiplier(x_scale, w_scale, y_scale, rounding="single"):
+    """Return M = x_scale * w_scale / y_scale (Jacob et al. 2018, eq. 5), per output channel if w_scale
+    is an array: in double from the float32 scales as TFLite, or in float32, left to right, as XNNPACK
+    (rounding="fp32": (x_scale * w_scale) / y_scale, each step rounded to float32)."""
+    v.choice(rounding, "rounding", {"double", "single", "fp32"})
+    f = np.float32 if rounding == "fp32" else np.float64
+    s_x, s_w, s_y = (np.asarray(s, dtype=np.float32).astype(f) for s in (x_scale, w_scale, y_scale))
+    if np.any(s_x <= 0) or np.any(s_w <= 0) or np.any(s_y <= 0):
+        raise ValueError("x_scale, w_scale and y_scale must be > 0")
+    return s_x * s_w / s_y
+
+
 def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, relu=False,
                rounding="single"):
     """Return the int8 output of y = x W^T + b computed with integers only (Jacob et al. 2018, eqs. 7-9).
@@ -328,5 +347,46 @@ def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, 
     acc = int_matmul(q_x.astype(np.int32) - int(x_zero_point), q_w.T)  # exact int32 sums via float32 BLAS
     if q_bias is not None:
         acc = acc + _int_array(q_bias, "q_bias")
-    M = float(x_scale) * np.asarray(w_scale, dtype=float) / float(y_scale)  # in double, as TFLite
+    M = requantization_multiplier(x_scale, w_scale, y_scale, rounding)
     return requantize(acc, M, y_zero_point, int(y_zero_point) if relu else -128, 127, rounding)
+
+
+def int8_conv2d(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, stride=1,
+                padding=0, relu=False, rounding="single"):
+    """Return the int8 output of a convolution computed with integers only (TFLite's int8 CONV_2D).
+
+    acc[o, l] = sum_k q_w[o, k] (cols(q_x - x_zero_point))[k, l] + q_bias[o]   (int32, im2col)
+    then requantize per output channel with M_o = x_scale w_scale[o] / y_scale. Padding adds real
+    zeros, i.e. the integer x_zero_point (Jacob et al. 2018, sec. 2.3). NCHW in, NCHW out.
+    """
+    from .layers import conv_output_size, im2col
+
+    q_x, q_w = _int_array(q_x, "q_x"), _int_array(q_w, "q_w")
+    if q_x.ndim != 4 or q_w.ndim != 4 or q_x.shape[1] != q_w.shape[1] or q_w.shape[2] != q_w.shape[3]:
+        raise ValueError(f"q_x must be (n, c, h, w) and q_w (out, c, k, k) with the same c, got {q_x.shape} "
+                         f"and {q_w.shape}")
+    n, (c_out, _, k, _) = len(q_x), q_w.shape
+    stride, padding = v.integer(stride, "stride", minimum=1), v.integer(padding, "padding", minimum=0)
+    cols = im2col(q_x - int(x_zero_point), k, k, stride, padding)  # (n, c k k, l): zero padding = real 0
+    acc = np.einsum("ok,nkl->nlo", q_w.reshape(c_out, -1), cols)  # int64, exact
+    if q_bias is not None:
+        acc = acc + _int_array(q_bias, "q_bias")
+    M = requantization_multiplier(x_scale, w_scale, y_scale, rounding)
+    q_y = requantize(acc, M, y_zero_point, int(y_zero_point) if relu else -128, 127, rounding)
+    h_out, w_out = (conv_output_size(s, k, stride, padding) for s in q_x.shape[2:])
+    return q_y.transpose(0, 2, 1).reshape(n, c_out, h_out, w_out)
+
+
+def int8_max_pool2d(q_x, kernel_size=2, stride=None):
+    """Return the k x k window maxima of an int8 tensor (n, c, h, w): max commutes with the monotone
+    map q -> (q - zero_point) scale, so the output keeps the input's scale and zero point (TFLite)."""
+    from .layers import conv_output_size, im2col
+
+    q_x = _int_array(q_x, "q_x")
+    if q_x.ndim != 4:
+        raise ValueError(f"q_x must be (n, c, h, w), got shape {q_x.shape}")
+    k = v.integer(kernel_size, "kernel_size", minimum=1)
+    stride = k if stride is None else v.integer(stride, "stride", minimum=1)
+    n, c, h, w = q_x.shape
+    cols = im2col(q_x.reshape(n * c, 1, h, w), k, k, stride)
+    return cols.max(axis=1).reshape(n, c, conv_output_size(h, k, stride), conv_output_size(w, k, stride))

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
+                        ptq,
                         second_order as so, sparse_formats as sf, sparsity, trees)
 from course_lib import entropy_coding as ec, weight_sharing as ws
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs, ws, ec]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs, ws, ec,
+           ptq]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -214,6 +216,22 @@ CASES = {
     "entropy_coding.huffman_bits": (lambda: ec.huffman_bits(NAN), "symbols contains NaN"),
     "entropy_coding.huffman_bytes": (lambda: ec.huffman_bytes([1, 2], 2), "alphabet_size must exceed every symbol"),
     "entropy_coding.entropy_bits": (lambda: ec.entropy_bits("ab"), "symbols must hold numbers"),
+    "quantization.requantization_multiplier": (lambda: quant.requantization_multiplier(0.1, [0.2, -0.1], 0.3),
+                                               "x_scale, w_scale and y_scale must be > 0"),
+    "quantization.int8_conv2d": (lambda: quant.int8_conv2d(np.ones((1, 2, 4, 4), int), 0.1, 0, np.ones((3, 1, 3, 3), int),
+                                                           0.1, 0.1, 0), "q_x must be \\(n, c, h, w\\) and q_w"),
+    "quantization.int8_max_pool2d": (lambda: quant.int8_max_pool2d(np.ones((4, 4), int)), "q_x must be \\(n, c, h, w\\)"),
+    "ptq.Int8Model": (lambda: ptq.Int8Model(0.1, 0).forward_int(np.array([[300]])), "q_x must hold int8"),
+    "ptq.float_ops": (lambda: ptq.float_ops(MLP), "model activations must be 'relu' or 'identity'"),
+    "ptq.calibrate": (lambda: ptq.calibrate(CNN, np.ones((0, 64))), "X_calib must not be empty"),
+    "ptq.weight_qparams": (lambda: ptq.weight_qparams(W, bits=1), r"bits must be in \[2, 16\]"),
+    "ptq.quantize_bias": (lambda: ptq.quantize_bias(NAN, 0.1, 0.1), "b contains NaN"),
+    "ptq.convert": (lambda: ptq.convert(CNN, np.ones((2, 64)), rounding="half"), "rounding must be one of"),
+    "ptq.simulate": (lambda: ptq.simulate(CNN, np.ones((2, 64)), a_bits=None, layer_bits=[8]), "layer_bits must have one entry"),
+    "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, NAN), "X contains NaN"),
+    "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), "x must be \\(n, in\\) and W"),
+    "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
+    "ptq.sqnr_db": (lambda: ptq.sqnr_db(np.ones(3), np.ones(4)), "x and x_hat must have the same shape"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
@@ -227,6 +245,7 @@ NO_INPUT = {
     "monks.all_examples": "takes no arguments",
     "data.Split": "a result record of load_digits_split",
     "layers.Flatten": "takes no arguments",
+    "ptq.QLayer": "a record of one op of an Int8Model",
 }
 
 

@@ -66,3 +66,27 @@ def import_torch(seed=None, threads=None):
         torch.manual_seed(int(seed))
     torch.use_deterministic_algorithms(True)
     return torch
+
+
+def import_torchao(seed=None, threads=None):
+    """Return (torch, torchao) with torchao's import noise kept out of the output.
+
+    torchao 0.18 logs a warning for each CUDA/CUTLASS kernel library it cannot load on a CPU-only
+    install ("Failed to load ..._C_mxfp8..."), and torch's pytree logs a deprecation warning when
+    torchao registers its Enum types. Both are Python `logging` records, raised at import only, so
+    the two loggers are silenced around the import and restored after it.
+    """
+    torch = import_torch(seed, threads)
+    names = ("torchao", "torch.utils._pytree")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.ERROR)
+    try:
+        with quiet_native_logs(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torchao
+            import torchao.quantization  # noqa: F401  (registers the int8 tensor subclasses)
+    finally:
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+    return torch, torchao
