@@ -11,8 +11,10 @@ import pytest
 
 from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
                         second_order as so, sparse_formats as sf, sparsity, trees)
+from course_lib import number_formats as nf, quant_error as qe
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs]
+MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs,
+           nf, qe]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -186,6 +188,13 @@ CASES = {
     "observers.MSEObserver": (lambda: obs.MSEObserver(grid=0), "grid must be >= 1"),
     "observers.KLObserver": (lambda: obs.KLObserver(bins=10), "bins must be >= 128"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
+    "number_formats.float_format": (lambda: nf.float_format("fp8"), "name must be one of"),
+    "number_formats.round_to_format": (lambda: nf.round_to_format(NAN, "fp16"), "x contains NaN"),
+    "number_formats.spacing": (lambda: nf.spacing([1.0], "int8"), "name must be one of"),
+    "quant_error.error_split": (lambda: qe.error_split([1.0], 0.0, 0, -128, 127), "scale must be > 0"),
+    "quant_error.sqnr_db": (lambda: qe.sqnr_db([1.0, 2.0], [1.0]), "x and x_hat must have the same shape"),
+    "quant_error.fake_quantize_weight": (lambda: qe.fake_quantize_weight(W, bits=1), r"bits must be in \[2, 16\]"),
+    "quant_error.fake_quantize_weights": (lambda: qe.fake_quantize_weights(W), "model must be a course_lib MLP"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
@@ -199,6 +208,7 @@ NO_INPUT = {
     "monks.all_examples": "takes no arguments",
     "data.Split": "a result record of load_digits_split",
     "layers.Flatten": "takes no arguments",
+    "number_formats.FloatFormat": "a result record of float_format",
 }
 
 
