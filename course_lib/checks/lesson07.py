@@ -242,5 +242,5 @@ def check_mse_clip(fn):
                 Mistake(clip_l1, "that minimises the mean ABSOLUTE error; minimise the mean SQUARED error"),
                 Mistake(clip_grid_from_zero, "the grid is f = k / grid for k = 1..grid: it starts at 1/grid and "
                                              "includes f = 1")]
-    # 1e-6 relative: the reference returns the threshold in float32 (as the observer stores it)
-    return run_checks(fn, mse_clip, cases, "7.3", compare=allclose(0.0, rtol=1e-6), mistakes=mistakes)
+    # 1e-5: the reference returns the threshold in float32 (as the observer stores it); thresholds here are < 50
+    return run_checks(fn, mse_clip, cases, "7.3", compare=allclose(1e-5), mistakes=mistakes)
