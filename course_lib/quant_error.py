@@ -40,7 +40,8 @@ def sqnr_db(x, x_hat):
 def fake_quantize_weight(w, bits=8, per_channel=False):
     """Return w fake-quantized symmetrically to `bits` (narrow range [-(2^(b-1) - 1), 2^(b-1) - 1],
     zero point 0, as TFLite's weights), with one scale per tensor or per output channel (axis 0):
-    scale = max|w| / (2^(b-1) - 1) from a MinMaxObserver (Krishnamoorthi 2018, sec. 2.2-2.3)."""
+    scale = max|w| / (2^(b-1) - 1) from a MinMaxObserver (Krishnamoorthi 2018: symmetric
+    quantizer; per-channel scales for weights)."""
     w = v.as_array(w, "w")
     axis = 0 if per_channel else None
     obs = MinMaxObserver(bits=bits, symmetric=True, narrow_range=True, axis=axis)
