@@ -278,15 +278,6 @@ def float_layer_outputs(model, X):
     return outs
 
 
-def sqnr_db(x, x_hat):
-    """Return the signal-to-quantization-noise ratio 10 log10(sum x^2 / sum (x - x_hat)^2) in dB."""
-    x, x_hat = v.as_array(x, "x").astype(float), v.as_array(x_hat, "x_hat").astype(float)
-    if x.shape != x_hat.shape:
-        raise ValueError(f"x and x_hat must have the same shape, got {x.shape} and {x_hat.shape}")
-    noise = np.sum((x - x_hat) ** 2)
-    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(x ** 2) / noise))
-
-
 # ----------------------------------------------------------------------------- dynamic quantization
 def dynamic_int8_linear(x, W, b=None, weight_only=False):
     """Return x W^T + b with int8 weights (symmetric, one scale per row of W) and, unless weight_only,

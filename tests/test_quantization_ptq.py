@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from course_lib import layers, nn, ptq, quantization as Q
+from course_lib.quant_error import sqnr_db
 from course_lib.observers import MinMaxObserver
 
 
@@ -97,7 +98,7 @@ def test_convert_runs_integers_and_tracks_the_float_model(which):
     q = qm.forward_int(qm.quantize_input(X))
     assert q.dtype == np.int64 and q.min() >= -128 and q.max() <= 127
     y, y_hat = m.forward(X), qm.predict(X)
-    assert ptq.sqnr_db(y, y_hat) > 25  # 8 bits: about 6 dB per bit, less the accumulated layers
+    assert sqnr_db(y, y_hat) > 25  # 8 bits: about 6 dB per bit, less the accumulated layers
     assert qm.n_bytes() == sum(w.size + 4 * b.size for w, b in zip(m.W, m.b))
 
 
@@ -116,7 +117,7 @@ def test_simulation_matches_the_integer_model(which):
 def test_simulate_at_16_bits_is_almost_float_and_weight_only_has_no_activation_error():
     X, (mlp, cnn) = _mlp_and_cnn()
     for m in (mlp, cnn):
-        assert ptq.sqnr_db(m.forward(X), ptq.simulate(m, X, X, w_bits=16, a_bits=16)) > 70
+        assert sqnr_db(m.forward(X), ptq.simulate(m, X, X, w_bits=16, a_bits=16)) > 70
         assert np.allclose(ptq.simulate(m, X, layer_bits=[None] * len(m.W), a_bits=None), m.forward(X))
     outs = ptq.simulate(cnn, X, X, keep=True)
     assert len(outs) == 3 and outs[-1].shape == (60, 10)
@@ -125,12 +126,12 @@ def test_simulate_at_16_bits_is_almost_float_and_weight_only_has_no_activation_e
 def test_lower_bits_give_more_error_and_per_channel_helps():
     X, (mlp, cnn) = _mlp_and_cnn()
     y = cnn.forward(X)
-    errs = [ptq.sqnr_db(y, ptq.simulate(cnn, X, w_bits=b, a_bits=None)) for b in (8, 6, 4)]
+    errs = [sqnr_db(y, ptq.simulate(cnn, X, w_bits=b, a_bits=None)) for b in (8, 6, 4)]
     assert errs[0] > errs[1] > errs[2]
     mlp.W[0][0] *= 50  # one row with large weights: a per-tensor scale wastes the other rows' levels
     y = mlp.forward(X)
-    per_c = ptq.sqnr_db(y, ptq.simulate(mlp, X, w_bits=4, a_bits=None))
-    per_t = ptq.sqnr_db(y, ptq.simulate(mlp, X, w_bits=4, a_bits=None, per_channel=False))
+    per_c = sqnr_db(y, ptq.simulate(mlp, X, w_bits=4, a_bits=None))
+    per_t = sqnr_db(y, ptq.simulate(mlp, X, w_bits=4, a_bits=None, per_channel=False))
     assert per_c > per_t
 
 
@@ -144,8 +145,8 @@ def test_calibrate_observes_the_input_and_every_layer_output():
 
 def test_sqnr_db():
     x = np.array([1.0, -1.0, 2.0])
-    assert ptq.sqnr_db(x, x) == float("inf")
-    assert np.isclose(ptq.sqnr_db(x, x * 0.9), 20.0)
+    assert sqnr_db(x, x) == float("inf")
+    assert np.isclose(sqnr_db(x, x * 0.9), 20.0)
 
 
 def test_bad_models_and_inputs_are_named():

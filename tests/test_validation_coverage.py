@@ -12,10 +12,10 @@ import pytest
 from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
                         ptq,
                         second_order as so, sparse_formats as sf, sparsity, trees)
-from course_lib import entropy_coding as ec, weight_sharing as ws
+from course_lib import entropy_coding as ec, number_formats as nf, quant_error as qe, weight_sharing as ws
 
 MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs, ws, ec,
-           ptq]
+           ptq, nf, qe]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -231,7 +231,13 @@ CASES = {
     "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, NAN), "X contains NaN"),
     "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), "x must be \\(n, in\\) and W"),
     "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
-    "ptq.sqnr_db": (lambda: ptq.sqnr_db(np.ones(3), np.ones(4)), "x and x_hat must have the same shape"),
+    "number_formats.float_format": (lambda: nf.float_format("fp8"), "name must be one of"),
+    "number_formats.round_to_format": (lambda: nf.round_to_format(NAN, "fp16"), "x contains NaN"),
+    "number_formats.spacing": (lambda: nf.spacing([1.0], "int8"), "name must be one of"),
+    "quant_error.error_split": (lambda: qe.error_split([1.0], 0.0, 0, -128, 127), "scale must be > 0"),
+    "quant_error.sqnr_db": (lambda: qe.sqnr_db([1.0, 2.0], [1.0]), "x and x_hat must have the same shape"),
+    "quant_error.fake_quantize_weight": (lambda: qe.fake_quantize_weight(W, bits=1), r"bits must be in \[2, 16\]"),
+    "quant_error.fake_quantize_weights": (lambda: qe.fake_quantize_weights(W), "model must be a course_lib MLP"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
@@ -246,6 +252,7 @@ NO_INPUT = {
     "data.Split": "a result record of load_digits_split",
     "layers.Flatten": "takes no arguments",
     "ptq.QLayer": "a record of one op of an Int8Model",
+    "number_formats.FloatFormat": "a result record of float_format",
 }
 
 
