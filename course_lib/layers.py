@@ -244,12 +244,16 @@ class Sequential(Network):
     def forward(self, X, keep=False):
         """Return the output for a batch X (what the first layer expects, e.g. (n, 64) after a Reshape)."""
         x, i = v.as_array(X, "X").astype(float), 0
-        for layer, W, b in self._bound():
+        weights, self.fq_masks = self._forward_weights(), []
+        for layer, W, b in self._bound([w for w, _ in weights]):
+            if layer.has_params:
+                x, m = self._quant_input(len(self.fq_masks), x, keep)
+                self.fq_masks.append((weights[len(self.fq_masks)][1], m))
             x = layer.forward(x, W, b) if layer.has_params else layer.forward(x)
         return x
 
-    def _bound(self):
-        weights, i, out = self.effective_weights(), 0, []
+    def _bound(self, weights=None):
+        weights, i, out = self.effective_weights() if weights is None else weights, 0, []
         for layer in self.layers:
             if layer.has_params:
                 out.append((layer, weights[i], self.b[i]))
@@ -267,6 +271,10 @@ class Sequential(Network):
                 delta, dW[i], db[i] = layer.backward(delta)
                 if self.masks[i] is not None:
                     dW[i] = dW[i] * self.masks[i]
+                if self.fake_quant is not None:  # straight through the weight and input quantizers
+                    w_mask, x_mask = self.fq_masks[i]
+                    dW[i] = dW[i] if w_mask is None else dW[i] * w_mask
+                    delta = delta if x_mask is None else delta * x_mask
             else:
                 delta = layer.backward(delta)
         return dW, db
