@@ -20,22 +20,26 @@ import numpy as np
 
 from . import _validate as v
 from .observers import MinMaxObserver, MovingAverageObserver
-from .quantization import RULES, _bits, fake_quantize, q_range, quantize
+from .quantization import RULES, _bits, dequantize, fake_quantize, q_range, quantize
 
 _WIDE = 2 ** 62  # a clamp range no rounded value reaches: quantize() then returns the unclamped q
 
 
 # --------------------------------------------------------------------------- the straight-through estimator
+def _unclamped(x, scale, zero_point, q_min, q_max, axis, rule):
+    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
+    if q_min >= q_max:
+        raise ValueError(f"q_min must be < q_max, got q_min={q_min}, q_max={q_max}")
+    return quantize(x, scale, zero_point, -_WIDE, _WIDE, axis, rule), q_min, q_max
+
+
 def ste_mask(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return torch's STE mask: True where q_min <= round(x / scale) + zero_point <= q_max (before the clamp).
 
     The integer-domain test of torch's fake_quantize_*_affine_cachemask kernels; rule as in
     `quantization.quantize` ("torch" = float32 x * (1 / scale), bit for bit).
     """
-    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
-    if q_min >= q_max:
-        raise ValueError(f"q_min must be < q_max, got q_min={q_min}, q_max={q_max}")
-    q = quantize(x, scale, zero_point, -_WIDE, _WIDE, axis, rule)
+    q, q_min, q_max = _unclamped(x, scale, zero_point, q_min, q_max, axis, rule)
     return (q >= q_min) & (q <= q_max)
 
 
@@ -45,8 +49,11 @@ def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="cours
     x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) scale  (Jacob et al. 2018, eq. 12;
     the gradient is torch's fake_quantize_per_tensor_affine_cachemask_backward: dY * mask).
     """
-    return fake_quantize(x, scale, zero_point, q_min, q_max, axis, rule), \
-        ste_mask(x, scale, zero_point, q_min, q_max, axis, rule)
+    q, q_min, q_max = _unclamped(x, scale, zero_point, q_min, q_max, axis, rule)
+    mask = (q >= q_min) & (q <= q_max)
+    if rule != "course":  # the framework's float32 dequantization, bit for bit
+        return fake_quantize(x, scale, zero_point, q_min, q_max, axis, rule), mask
+    return dequantize(np.clip(q, q_min, q_max), scale, zero_point, axis), mask
 
 
 def nudged_range(x_min, x_max, bits=8, narrow_range=False):

@@ -66,3 +66,21 @@ def import_torch(seed=None, threads=None):
         torch.manual_seed(int(seed))
     torch.use_deterministic_algorithms(True)
     return torch
+
+
+def import_torchao(seed=None):
+    """Return (torch, torchao) with torchao's import notices silenced (missing CUDA kernels, pytree warnings)."""
+    torch = import_torch(seed)
+    names = ("torchao", "torch.utils._pytree")
+    levels = [logging.getLogger(n).level for n in names]
+    for n in names:
+        logging.getLogger(n).setLevel(logging.ERROR)
+    try:
+        with quiet_native_logs(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torchao
+            import torchao.quantization.qat  # noqa: F401  (loads the QAT configs inside the quiet block)
+    finally:
+        for n, level in zip(names, levels):
+            logging.getLogger(n).setLevel(level)
+    return torch, torchao
