@@ -240,3 +240,30 @@ def calibrate(model, X):
     """Let every activation observer see the batch X once (a forward pass with keep=True); return model."""
     model.forward(v.as_array(X, "X"), keep=True)
     return model
+
+
+# --------------------------------------------------------------------------- mixed precision
+def allocate_bits(n_weights, drops, choices, budget):
+    """Return one bit width per layer: a greedy knapsack over a per-layer sensitivity table.
+
+    drops[l][j]: the accuracy lost when ONLY layer l is quantized to choices[j] bits (a sensitivity
+    analysis). Every layer starts at the fewest bits; then, while sum_l n_l b_l <= budget, the layer whose
+    next width buys the most accuracy per extra bit moves up (ties: the lower layer index).
+    """
+    n = [v.integer(k, "n_weights", minimum=1) for k in n_weights]
+    choices = sorted(v.integer(b, "choices", minimum=2) for b in choices)
+    drops = v.as_array(drops, "drops").astype(float)
+    if drops.shape != (len(n), len(choices)):
+        raise ValueError(f"drops must have shape ({len(n)}, {len(choices)}) (layers, choices), got {drops.shape}")
+    budget = v.real(budget, "budget", low=0.0)
+    level = [0] * len(n)
+    if sum(k * choices[0] for k in n) > budget:
+        raise ValueError(f"budget must be >= {sum(k * choices[0] for k in n)} bits (every layer at {choices[0]} bits)")
+    while True:
+        used = sum(k * choices[j] for k, j in zip(n, level))
+        gains = [((drops[l, j] - drops[l, j + 1]) / (n[l] * (choices[j + 1] - choices[j])), -l)
+                 for l, j in enumerate(level) if j + 1 < len(choices)
+                 and used + n[l] * (choices[j + 1] - choices[j]) <= budget]
+        if not gains:
+            return [choices[j] for j in level]
+        level[-max(gains)[1]] += 1

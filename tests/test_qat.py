@@ -118,3 +118,12 @@ def test_per_channel_uses_one_scale_per_output_channel():
     for o in range(2):
         assert np.unique(w_hat[o]).size <= 16
     assert m.fake_quant[0][0].observer.qparams()[0].shape == (2,)
+
+
+def test_allocate_bits_by_hand():
+    # layer 0 is insensitive, layer 1 very sensitive: the spare bits go to layer 1 first
+    drops = [[0.02, 0.01, 0.0], [0.5, 0.1, 0.0]]
+    assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 100 * 2 + 10 * 8) == [2, 8]
+    assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 100 * 2 + 10 * 4) == [2, 4]
+    assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 100 * 4 + 10 * 8) == [4, 8]
+    assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 10 ** 6) == [8, 8]

@@ -201,6 +201,7 @@ CASES = {
     "qat.FakeQuant": (lambda: qat.FakeQuant(bits=1), r"bits must be in \[2, 16\]"),
     "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
+    "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
 

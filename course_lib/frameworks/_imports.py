@@ -71,16 +71,10 @@ def import_torch(seed=None, threads=None):
 def import_torchao(seed=None):
     """Return (torch, torchao) with torchao's import notices silenced (missing CUDA kernels, pytree warnings)."""
     torch = import_torch(seed)
-    names = ("torchao", "torch.utils._pytree")
-    levels = [logging.getLogger(n).level for n in names]
-    for n in names:
-        logging.getLogger(n).setLevel(logging.ERROR)
-    try:
-        with quiet_native_logs(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import torchao
-            import torchao.quantization.qat  # noqa: F401  (loads the QAT configs inside the quiet block)
-    finally:
-        for n, level in zip(names, levels):
-            logging.getLogger(n).setLevel(level)
+    logging.getLogger("torchao").setLevel(logging.ERROR)               # "Failed to load ..." (CUDA-only kernels)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)   # Enum register_constant notices, also later
+    with quiet_native_logs(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import torchao
+        import torchao.quantization.qat  # noqa: F401  (loads the QAT configs inside the quiet block)
     return torch, torchao
