@@ -287,9 +287,11 @@ class Sequential(Network):
         return "Sequential(\n" + "".join(f"  {l!r}\n" for l in self.layers) + ")"
 
 
-def digits_cnn(seed=0, c1=8, c2=16):
+def digits_cnn(seed=0, c1=8, c2=16, pool="max"):
     """Return the course's CNN for 8x8 digits: conv 3x3 c1 -> ReLU -> max-pool 2 -> conv 3x3 c2 -> ReLU
-    -> flatten -> dense 10. It takes the flat (n, 64) digits of `course_lib.data.load_digits_split`."""
+    -> flatten -> dense 10. It takes the flat (n, 64) digits of `course_lib.data.load_digits_split`.
+    pool="avg" uses average pooling (fake-quantized activations tie exactly inside max-pool windows)."""
     c1, c2 = v.integer(c1, "c1", minimum=1), v.integer(c2, "c2", minimum=1)
-    return Sequential([Reshape((1, 8, 8)), Conv2d(1, c1, 3, padding=1), Activation("relu"), MaxPool2d(2),
+    pooling = {"max": MaxPool2d, "avg": AvgPool2d}[v.choice(pool, "pool", {"max", "avg"})]
+    return Sequential([Reshape((1, 8, 8)), Conv2d(1, c1, 3, padding=1), Activation("relu"), pooling(2),
                        Conv2d(c1, c2, 3, padding=1), Activation("relu"), Flatten(), Dense(c2 * 4 * 4, 10)], seed=seed)

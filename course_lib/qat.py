@@ -175,17 +175,20 @@ def fold_batch_norm(W, b, gamma, beta, mean, var, eps=1e-5):
 class FakeQuant:
     """A fake quantizer for one tensor: an observer chooses the range, q(x, observe) -> (x_hat, mask).
 
-    Weights: symmetric, signed, min/max of the current tensor (per tensor, or per output channel with
-    axis=0). Activations: affine, unsigned, a moving average of each batch's min and max (c = 0.01, the
-    first batch sets it: torch's MovingAverageMinMaxObserver). The observer updates only when `observe`
+    Weights: symmetric, signed, narrow range (int8: [-127, 127], as TFLite's weights), min/max of the
+    current tensor (per tensor, or per output channel with axis=0). The narrow range puts the largest
+    |w| ON a level (|w| / scale = q_max); torch's full-range symmetric scale puts it on a half (127.5), where
+    the last bits of |w| decide its rounding and its gradient. Activations: affine, unsigned, a moving
+    average of each batch's min and max (c = 0.01, the first batch sets it: torch's MovingAverageMinMaxObserver). The observer updates only when `observe`
     is True (training and calibration passes); evaluation passes use the range as it stands.
     rule: how to round, as in `quantization.quantize` ("torch" = torch's float32 fake quant, bit for bit).
     """
 
-    def __init__(self, bits=8, symmetric=True, signed=True, axis=None, averaging_constant=None, rule="course"):
+    def __init__(self, bits=8, symmetric=True, signed=True, narrow_range=False, axis=None, averaging_constant=None,
+                 rule="course"):
         self.bits, self.axis, self.c, self.rule = _bits(bits), axis, averaging_constant, rule
-        self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, axis=axis)
-        self.q_min, self.q_max = q_range(bits, signed)
+        self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, narrow_range=narrow_range, axis=axis)
+        self.q_min, self.q_max = q_range(bits, signed, narrow_range)
         self.observer = None
         self._new_observer()
 
@@ -219,8 +222,8 @@ def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course
     """Fake-quantize `model`'s weights (w_bits) and the input of every layer (a_bits), in place; return model.
 
     w_bits, a_bits: an int for all layers, or one per parametrised layer (None = leave it in float).
-    Weights: symmetric signed, per tensor or per output channel; activations: affine unsigned with a
-    moving-average range. Train it with `nn.train` (QAT) or only calibrate it (PTQ, `calibrate`).
+    Weights: symmetric signed narrow-range (2 bits: ternary {-s, 0, s}), per tensor or per output channel;
+    activations: affine unsigned with a moving-average range. Train it with `nn.train` (QAT) or only calibrate it (PTQ, `calibrate`).
     rule: the rounding rule of `quantization.quantize` ("torch" matches torch's fake quant bit for bit).
     """
     v.choice(rule, "rule", RULES)
@@ -228,7 +231,7 @@ def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course
     if not isinstance(per_channel, bool):
         raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     w_bits, a_bits = _per_layer(w_bits, n, "w_bits"), _per_layer(a_bits, n, "a_bits")
-    weights = [None if b is None else FakeQuant(b, symmetric=True, signed=True, axis=0 if per_channel else None, rule=rule)
+    weights = [None if b is None else FakeQuant(b, symmetric=True, signed=True, narrow_range=True, axis=0 if per_channel else None, rule=rule)
                for b in w_bits]
     inputs = [None if b is None else FakeQuant(b, symmetric=False, signed=False, averaging_constant=0.01, rule=rule)
               for b in a_bits]
