@@ -46,7 +46,7 @@ def ste_mask(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
 def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return (x_hat, mask): x fake-quantized and its STE mask; the backward pass is dL/dx = dL/dx_hat * mask.
 
-    x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) scale  (Jacob et al. 2018, eq. 12;
+    x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) scale  (Jacob et al. 2018, sec. 3;
     the gradient is torch's fake_quantize_per_tensor_affine_cachemask_backward: dY * mask).
     """
     q, q_min, q_max = _unclamped(x, scale, zero_point, q_min, q_max, axis, rule)
@@ -121,7 +121,7 @@ def lsq_quantize(v_, s, Q_N, Q_P):
 def lsq_grads(dy, v_, s, Q_N, Q_P, g=1.0):
     """Return (dv, ds) of L through v_hat = lsq_quantize(v, s): the STE for v and LSQ's step-size gradient.
 
-    dv = dy * [-Q_N < v / s < Q_P]                                       (Esser et al. 2020, eq. 5)
+    dv = dy * [-Q_N < v / s < Q_P]                                       (Esser et al. 2020, sec. 2: the STE)
     ds = g * sum(dy * d v_hat / d s),  d v_hat / d s = -v / s + round(v / s) inside,
          -Q_N if v / s <= -Q_N, Q_P if v / s >= Q_P                      (eq. 3; g from lsq_grad_scale)
     """
@@ -137,7 +137,7 @@ def lsq_grads(dy, v_, s, Q_N, Q_P, g=1.0):
 
 # --------------------------------------------------------------------------- batch-norm folding
 def batch_norm(x, gamma, beta, mean, var, eps=1e-5, axis=1):
-    """Return gamma (x - mean) / sqrt(var + eps) + beta along `axis` (Ioffe & Szegedy 2015, Alg. 1; inference)."""
+    """Return gamma (x - mean) / sqrt(var + eps) + beta along `axis` (Ioffe & Szegedy 2015, Alg. 2; inference)."""
     x = v.as_array(x, "x").astype(float)
     ax = v.axis(axis, x.ndim)
     shape = [1] * x.ndim

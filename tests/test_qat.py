@@ -127,3 +127,11 @@ def test_allocate_bits_by_hand():
     assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 100 * 2 + 10 * 4) == [2, 4]
     assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 100 * 4 + 10 * 8) == [4, 8]
     assert qat.allocate_bits([100, 10], drops, [2, 4, 8], 10 ** 6) == [8, 8]
+
+
+def test_digits_cnn_average_pooling_option():
+    m = layers.digits_cnn(0, 2, 3, pool="avg")
+    assert any(isinstance(l, layers.AvgPool2d) for l in m.layers)
+    assert not any(isinstance(l, layers.MaxPool2d) for l in m.layers)
+    with pytest.raises(ValueError, match="pool must be one of"):
+        layers.digits_cnn(0, pool="min")

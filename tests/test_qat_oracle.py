@@ -142,7 +142,7 @@ def test_lsq_grads_equal_torch_autograd_twin(seed, bits):
     v[:6] = np.array([Q_P, -Q_N, Q_P + 0.3, -Q_N - 0.3, Q_P - 0.3, 0.5]) * s  # ends and a half
     g = qat.lsq_grad_scale(v.size, Q_P)
     dy = rng.normal(size=v.size)
-    # torch.clamp passes the gradient AT its ends, the paper (eqs. 3, 5) does not: compare off the ends,
+    # torch.clamp passes the gradient AT its ends, the paper (eq. 3 and its STE) does not: compare off the ends,
     # then check the ends against the paper's numbers
     off = np.ones(v.size, bool)
     off[:2] = False
