@@ -294,3 +294,63 @@ def test_fake_quantized_cnn_gradients_equal_torch_twin():
         assert np.array_equal(dW[l] == 0, Wt[l].grad.numpy() == 0)  # the STE masks, exactly
         assert np.allclose(dW[l], Wt[l].grad.numpy(), rtol=0, atol=1e-5)
         assert np.allclose(db[l], bt[l].grad.numpy(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.torch
+def test_fold_batch_norm_of_a_bn_trained_in_torch():
+    """Train conv + BN + ReLU + linear on the digits in torch (batch statistics), then fold the BN's running
+    statistics into the conv in numpy: the folded numpy conv equals torch's conv + BN in eval mode."""
+    torch = _torch()
+    from course_lib.data import load_digits_split
+
+    d = load_digits_split(dtype=np.float64)
+    X, y = torch.tensor(d.X_train).reshape(-1, 1, 8, 8), torch.tensor(d.y_train)
+    conv, bn = torch.nn.Conv2d(1, 4, 3, padding=1).double(), torch.nn.BatchNorm2d(4).double()
+    net = torch.nn.Sequential(conv, bn, torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(256, 10).double())
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for start in range(0, len(X), 32):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(X[start:start + 32]), y[start:start + 32]).backward()
+        opt.step()
+    net.eval()
+    p = lambda t: t.detach().numpy()
+    assert not np.allclose(p(bn.running_var), 1.0)  # the statistics were really learned
+    W, b = qat.fold_batch_norm(p(conv.weight), p(conv.bias), p(bn.weight), p(bn.bias), p(bn.running_mean),
+                               p(bn.running_var), bn.eps)
+    x = d.X_test[:50].reshape(-1, 1, 8, 8)
+    with torch.no_grad():
+        theirs = p(bn(conv(torch.tensor(x))))
+    assert np.allclose(layers.Conv2d(1, 4, 3, padding=1).forward(x, W, b), theirs, rtol=0, atol=1e-10)
+
+
+@pytest.mark.tf
+def test_litert_predict_equals_keras_for_a_float_model():
+    from course_lib.frameworks import import_tf, quiet_native_logs
+    from course_lib.frameworks.qat_bridges import litert_predict
+    from course_lib.frameworks.tf_prune import to_keras
+
+    tf, _, _ = import_tf(0)
+    m = nn.MLP([64, 8, 10], activation="relu", seed=0)
+    k = to_keras(m)
+    with quiet_native_logs():
+        flat = tf.lite.TFLiteConverter.from_keras_model(k).convert()
+    X = np.random.default_rng(0).uniform(0, 1, (5, 64)).astype(np.float32)
+    # float32 kernels of two runtimes (XNNPACK vs Eigen): 1e-5
+    assert np.allclose(litert_predict(flat, X), k.predict(X, verbose=0), rtol=0, atol=1e-5)
+
+
+@pytest.mark.torch
+def test_torch_train_lowers_the_loss_and_reaches_numpy_accuracy():
+    from course_lib.data import load_digits_split
+    from course_lib.frameworks.qat_bridges import torch_accuracy, torch_train
+    from course_lib.frameworks.torch_prune import to_torch
+
+    _torch()
+    d = load_digits_split(dtype=np.float64)
+    m = nn.MLP([64, 16, 10], activation="relu", seed=0)
+    seq = to_torch(m)
+    hist_t = torch_train(seq, d.X_train, d.y_train, 3, lr=0.05, batch_size=32, seed=0)
+    hist_n = nn.train(m, d.X_train, d.y_train, 3, lr=0.05, batch_size=32, seed=0)
+    # same start, same batches, same SGD with momentum, float64: the same trajectory
+    assert np.allclose(hist_t, hist_n, rtol=0, atol=1e-8)
+    assert abs(torch_accuracy(seq, d.X_test, d.y_test) - nn.accuracy(m, d.X_test, d.y_test)) < 1e-12
