@@ -354,3 +354,32 @@ def test_torch_train_lowers_the_loss_and_reaches_numpy_accuracy():
     # same start, same batches, same SGD with momentum, float64: the same trajectory
     assert np.allclose(hist_t, hist_n, rtol=0, atol=1e-8)
     assert abs(torch_accuracy(seq, d.X_test, d.y_test) - nn.accuracy(m, d.X_test, d.y_test)) < 1e-12
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("bits", [8, 4])
+@pytest.mark.parametrize("seed", range(3))
+def test_torchao_qat_fake_quantizers_are_the_course_fake_quantize(bits, seed):
+    """torchao 0.18's QAT prepare step (Int8DynamicActivationIntxWeightConfig, per-channel weights): its weight
+    fake quantizer is per-channel symmetric full-range (scale = max|w| / ((q_max - q_min) / 2)), its activation
+    fake quantizer per-token affine int8: both equal quantization.fake_quantize with quantization.qparams."""
+    from course_lib.frameworks import import_torchao
+
+    torch, _ = import_torchao(seed)
+    from torchao.quantization import Int8DynamicActivationIntxWeightConfig, PerAxis, quantize_
+    from torchao.quantization.qat import QATConfig
+
+    lin = torch.nn.Sequential(torch.nn.Linear(16, 6))
+    dtype = {8: torch.int8, 4: torch.int4}[bits]
+    quantize_(lin, QATConfig(Int8DynamicActivationIntxWeightConfig(weight_dtype=dtype, weight_granularity=PerAxis(0)),
+                             step="prepare"))
+    w = lin[0].weight.detach()
+    theirs = lin[0].weight_fake_quantizer(w).detach().numpy()
+    wn = w.numpy()
+    scale, zp = Q.qparams(wn.min(axis=1), wn.max(axis=1), bits=bits, symmetric=True)
+    q_min, q_max = Q.q_range(bits)
+    assert np.array_equal(Q.fake_quantize(wn, scale, zp, q_min, q_max, axis=0, rule="torch"), theirs)
+    x = torch.randn(5, 16)
+    xa, xn = lin[0].activation_fake_quantizer(x).numpy(), x.numpy()
+    scale, zp = Q.qparams(xn.min(axis=1), xn.max(axis=1), bits=8)
+    assert np.array_equal(Q.fake_quantize(xn, scale, zp, -128, 127, axis=0, rule="torch"), xa)
