@@ -257,15 +257,19 @@ class Sequential(Network):
         With keep=True, `self.cache[k]` is the output of `self.layers[k]` (feature maps for distillation).
         """
         x, outputs = v.as_array(X, "X").astype(float), []
-        for layer, W, b in self._bound():
+        weights, self.fq_masks = self._forward_weights(), []
+        for layer, W, b in self._bound([w for w, _ in weights]):
+            if layer.has_params:
+                x, m = self._quant_input(len(self.fq_masks), x, keep)
+                self.fq_masks.append((weights[len(self.fq_masks)][1], m))
             x = layer.forward(x, W, b) if layer.has_params else layer.forward(x)
             outputs.append(x)
         if keep:
             self.cache = outputs
         return x
 
-    def _bound(self):
-        weights, i, out = self.effective_weights(), 0, []
+    def _bound(self, weights=None):
+        weights, i, out = self.effective_weights() if weights is None else weights, 0, []
         for layer in self.layers:
             if layer.has_params:
                 out.append((layer, weights[i], self.b[i]))
@@ -291,6 +295,10 @@ class Sequential(Network):
                 delta, dW[i], db[i] = layer.backward(delta)
                 if self.masks[i] is not None:
                     dW[i] = dW[i] * self.masks[i]
+                if self.fake_quant is not None:  # straight through the weight and input quantizers
+                    w_mask, x_mask = self.fq_masks[i]
+                    dW[i] = dW[i] if w_mask is None else dW[i] * w_mask
+                    delta = delta if x_mask is None else delta * x_mask
             else:
                 delta = layer.backward(delta)
         return dW, db
@@ -303,9 +311,11 @@ class Sequential(Network):
         return "Sequential(\n" + "".join(f"  {l!r}\n" for l in self.layers) + ")"
 
 
-def digits_cnn(seed=0, c1=8, c2=16):
+def digits_cnn(seed=0, c1=8, c2=16, pool="max"):
     """Return the course's CNN for 8x8 digits: conv 3x3 c1 -> ReLU -> max-pool 2 -> conv 3x3 c2 -> ReLU
-    -> flatten -> dense 10. It takes the flat (n, 64) digits of `course_lib.data.load_digits_split`."""
+    -> flatten -> dense 10. It takes the flat (n, 64) digits of `course_lib.data.load_digits_split`.
+    pool="avg" uses average pooling (fake-quantized activations tie exactly inside max-pool windows)."""
     c1, c2 = v.integer(c1, "c1", minimum=1), v.integer(c2, "c2", minimum=1)
-    return Sequential([Reshape((1, 8, 8)), Conv2d(1, c1, 3, padding=1), Activation("relu"), MaxPool2d(2),
+    pooling = {"max": MaxPool2d, "avg": AvgPool2d}[v.choice(pool, "pool", {"max", "avg"})]
+    return Sequential([Reshape((1, 8, 8)), Conv2d(1, c1, 3, padding=1), Activation("relu"), pooling(2),
                        Conv2d(c1, c2, 3, padding=1), Activation("relu"), Flatten(), Dense(c2 * 4 * 4, 10)], seed=seed)

@@ -142,8 +142,35 @@ class Network:
         self.W = [w if m is None else w * m for w, m in zip(self.W, self.masks)]
 
     def effective_weights(self):
-        """Return W_l * m_l for every layer (the weights the forward pass uses)."""
+        """Return W_l * m_l for every layer (the weights the forward pass uses, before fake quantization)."""
         return [w if m is None else w * m for w, m in zip(self.W, self.masks)]
+
+    # --- fake quantization (quantization-aware training, course_lib.qat) ---
+    fake_quant = None  # None, or (weight quantizers, input quantizers), one entry (or None) per layer
+
+    def set_fake_quant(self, weights=None, inputs=None):
+        """Fake-quantize each layer's weights and/or input in the forward pass; straight-through backward.
+
+        weights, inputs: one quantizer (or None) per layer, q(x, observe) -> (x_hat, mask); the forward pass
+        uses x_hat, the backward pass multiplies the gradient by mask (the STE, Bengio et al. 2013).
+        Input quantizers observe only when forward runs with keep=True (training). No arguments: off.
+        """
+        n = len(self.W)
+        weights, inputs = [None] * n if weights is None else list(weights), [None] * n if inputs is None else list(inputs)
+        for name, qs in (("weights", weights), ("inputs", inputs)):
+            if len(qs) != n or not all(q is None or callable(q) for q in qs):
+                raise ValueError(f"{name} must hold one quantizer q(x, observe) or None per layer ({n}), got {qs!r}")
+        self.fake_quant = None if all(q is None for q in weights + inputs) else (weights, inputs)
+
+    def _forward_weights(self):
+        """Return [(w_hat, mask or None)]: the effective weights through the weight quantizers."""
+        qs = [None] * len(self.W) if self.fake_quant is None else self.fake_quant[0]
+        return [(w, None) if q is None else q(w, True) for w, q in zip(self.effective_weights(), qs)]
+
+    def _quant_input(self, l, x, observe):
+        """Return (x_hat, mask or None): the input of layer l through its quantizer."""
+        q = None if self.fake_quant is None else self.fake_quant[1][l]
+        return (x, None) if q is None else q(x, observe)
 
     def loss_and_grads(self, X, y, loss="mse"):
         """Return (L, dW, db) of `loss` on (X, y): a name in LOSSES, or a callable loss(out, *targets).
@@ -205,13 +232,15 @@ class MLP(Network):
         a = v.as_array(X, "X").astype(float)
         if a.ndim != 2 or a.shape[1] != self.sizes[0]:
             raise ValueError(f"X must have shape (n, {self.sizes[0]}), got {a.shape}")
-        cache = [(None, a)]
-        for w, b, act in zip(self.effective_weights(), self.b, self.acts):
-            z = a @ w.T + b
+        cache, weights, quantized = [(None, a)], self._forward_weights(), []
+        for l, ((w, _), b, act) in enumerate(zip(weights, self.b, self.acts)):
+            quantized.append(self._quant_input(l, a, keep))
+            z = quantized[-1][0] @ w.T + b
             a = ACTIVATIONS[act].f(z)
             cache.append((z, a))
         if keep:
             self.cache = cache
+            self.fq_cache = None if self.fake_quant is None else (weights, quantized)
         return a
 
     def backward(self, d_out):
@@ -220,15 +249,19 @@ class MLP(Network):
             raise RuntimeError("call forward(X, keep=True) before backward")
         dW, db = [None] * len(self.W), [None] * len(self.W)
         delta = d_out
-        weights = self.effective_weights()
+        fq = getattr(self, "fq_cache", None) if self.fake_quant is not None else None
+        weights = self.effective_weights() if fq is None else [w for w, _ in fq[0]]
         for l in range(len(self.W) - 1, -1, -1):
             z, a = self.cache[l + 1]
             delta = delta * ACTIVATIONS[self.acts[l]].d1(z, a)
-            dW[l] = delta.T @ self.cache[l][1]
+            dW[l] = delta.T @ (self.cache[l][1] if fq is None else fq[1][l][0])
             db[l] = delta.sum(axis=0)
             if self.masks[l] is not None:
                 dW[l] = dW[l] * self.masks[l]
             delta = delta @ weights[l]
+            if fq is not None:  # straight through the weight and input quantizers
+                dW[l] = dW[l] if fq[0][l][1] is None else dW[l] * fq[0][l][1]
+                delta = delta if fq[1][l][1] is None else delta * fq[1][l][1]
         return dW, db
 
     def param_names(self):

@@ -47,3 +47,27 @@ def test_every_quoted_result_is_in_the_notebook(row):
 
 def test_no_placeholders_left():
     assert not re.findall(r"\b(?:STATUS_\d\d|RESULTS_TABLE|MODULES_MORE|BENCH_TABLE|SETUP_SECONDS|TEST_SECONDS)\b", README)
+
+
+def _ledger_rows():
+    section = README.split("## Claim ledger", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
+
+
+def test_the_ledger_covers_the_papers_the_course_tests():
+    text = " ".join(_ledger_rows())
+    for author in ("Breiman", "Quinlan", "LeCun", "Hassibi", "Han et al. 2015", "Han, Mao", "Zhu & Gupta",
+                   "Jacob", "Hinton", "Zagoruyko", "Romero"):
+        assert author in text, f"the claim ledger has no row for {author}"
+
+
+@pytest.mark.parametrize("row", _ledger_rows(), ids=lambda r: r.split("|")[1].strip()[:40])
+def test_every_ledger_quote_is_in_its_notebook(row):
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert len(cells) == 5, f"a ledger row has 5 columns (claim, paper, ours, notebook, verdict): {row[:80]}"
+    quotes = re.findall(r"`([^`]+)`", cells[2])
+    assert quotes and re.fullmatch(r"\d\d", cells[3]), "a ledger row quotes its notebook's output and names it"
+    assert cells[4].split(" ")[0].strip("*:") in ("reproduced", "not", "size"), f"unknown verdict: {cells[4][:40]}"
+    out = _outputs(cells[3])
+    for q in quotes:
+        assert _squash(q) in out, f"the ledger quotes {q!r}, which notebook {cells[3]} no longer prints"

@@ -9,13 +9,13 @@ import inspect
 import numpy as np
 import pytest
 
-from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, quantization as quant, schedules,
+from course_lib import (data, distillation as kd, filters, observers as obs, layers, masks, measure, monks, nn, prune, qat, quantization as quant, schedules,
                         ptq,
                         second_order as so, sparse_formats as sf, sparsity, trees)
 from course_lib import entropy_coding as ec, number_formats as nf, quant_error as qe, weight_sharing as ws
 
 MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, obs, ws, ec,
-           ptq, nf, qe]
+           ptq, nf, qe, qat]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -238,6 +238,23 @@ CASES = {
     "quant_error.sqnr_db": (lambda: qe.sqnr_db([1.0, 2.0], [1.0]), "x and x_hat must have the same shape"),
     "quant_error.fake_quantize_weight": (lambda: qe.fake_quantize_weight(W, bits=1), r"bits must be in \[2, 16\]"),
     "quant_error.fake_quantize_weights": (lambda: qe.fake_quantize_weights(W), "model must be a course_lib MLP"),
+    "qat.ste_mask": (lambda: qat.ste_mask([1.0], 0.1, 0, 7, -8), "q_min must be < q_max"),
+    "qat.fake_quantize_ste": (lambda: qat.fake_quantize_ste([1.0], 0.0, 0, -8, 7), "scale must be > 0"),
+    "qat.nudged_range": (lambda: qat.nudged_range(1.0, -1.0), "x_min must be < x_max"),
+    "qat.fake_quant_with_min_max_grad": (lambda: qat.fake_quant_with_min_max_grad(np.ones(2), np.ones(3), -1.0, 1.0),
+                                         "dy must have the shape of x"),
+    "qat.lsq_grad_scale": (lambda: qat.lsq_grad_scale(0, 7), "n must be >= 1"),
+    "qat.lsq_init_step": (lambda: qat.lsq_init_step(NAN, 7), "w contains NaN"),
+    "qat.lsq_quantize": (lambda: qat.lsq_quantize([1.0], 0.0, 4, 3), r"s must be in \(0, inf\)"),
+    "qat.lsq_grads": (lambda: qat.lsq_grads([1.0], [1.0], 0.5, -1, 3), "Q_N must be >= 0"),
+    "qat.batch_norm": (lambda: qat.batch_norm(np.ones((2, 3)), np.ones(2), 0 * np.ones(3), np.ones(3), np.ones(3)),
+                       r"gamma must have shape \(3,\)"),
+    "qat.fold_batch_norm": (lambda: qat.fold_batch_norm(W, None, *[np.ones(3)] * 3, -np.ones(3)), "var must be >= 0"),
+    "qat.FakeQuant": (lambda: qat.FakeQuant(bits=1), r"bits must be in \[2, 16\]"),
+    "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
+    "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
+    "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
+    "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)

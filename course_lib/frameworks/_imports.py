@@ -73,20 +73,20 @@ def import_torchao(seed=None, threads=None):
 
     torchao 0.18 logs a warning for each CUDA/CUTLASS kernel library it cannot load on a CPU-only
     install ("Failed to load ..._C_mxfp8..."), and torch's pytree logs a deprecation warning when
-    torchao registers its Enum types. Both are Python `logging` records, raised at import only, so
-    the two loggers are silenced around the import and restored after it.
+    torchao registers its Enum types, at import and again when its QAT configs register theirs. Both
+    are Python `logging` records: "torchao" is silenced around the import only, torch's pytree logger
+    stays at ERROR (its notices also come later).
     """
     torch = import_torch(seed, threads)
-    names = ("torchao", "torch.utils._pytree")
-    levels = {n: logging.getLogger(n).level for n in names}
-    for n in names:
-        logging.getLogger(n).setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    level = logging.getLogger("torchao").level
+    logging.getLogger("torchao").setLevel(logging.ERROR)
     try:
         with quiet_native_logs(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import torchao
             import torchao.quantization  # noqa: F401  (registers the int8 tensor subclasses)
+            import torchao.quantization.qat  # noqa: F401  (loads the QAT configs inside the quiet block)
     finally:
-        for n, level in levels.items():
-            logging.getLogger(n).setLevel(level)
+        logging.getLogger("torchao").setLevel(level)
     return torch, torchao
