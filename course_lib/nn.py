@@ -14,6 +14,7 @@ The model protocol. `train`, `sgd_step` and the pruning loops work with any mode
 - `set_masks(masks)`, `effective_weights()`, `get_flat()` / `set_flat(theta)`, `n_params`, `copy()`.
 `MLP` below and the convolutional `course_lib.layers.Sequential` both follow it.
 """
+import copy
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -272,13 +273,15 @@ class MLP(Network):
         return names
 
     def copy(self):
-        """Return an independent copy (weights, biases and masks; not the cache)."""
+        """Return an independent copy (weights, biases, masks and fake quantizers; not the cache)."""
         new = MLP.__new__(MLP)
         new.sizes, new.acts = list(self.sizes), list(self.acts)
         new.W = [w.copy() for w in self.W]
         new.b = [b.copy() for b in self.b]
         new.masks = [None if m is None else m.copy() for m in self.masks]
         new.cache = None
+        if self.fake_quant is not None:  # the quantizers carry observer state: copy, never share
+            new.fake_quant = copy.deepcopy(self.fake_quant)
         return new
 
 

@@ -383,3 +383,15 @@ def test_torchao_qat_fake_quantizers_are_the_course_fake_quantize(bits, seed):
     xa, xn = lin[0].activation_fake_quantizer(x).numpy(), x.numpy()
     scale, zp = Q.qparams(xn.min(axis=1), xn.max(axis=1), bits=8)
     assert np.array_equal(Q.fake_quantize(xn, scale, zp, -128, 127, axis=0, rule="torch"), xa)
+
+
+def test_copies_keep_their_own_fake_quantizers():
+    from course_lib import layers, nn, qat
+    X = np.random.default_rng(0).random((8, 64))
+    for model in (nn.MLP([64, 5, 10], activation="relu", seed=0), layers.digits_cnn(0)):
+        qat.calibrate(qat.attach_fake_quant(model, 3, 3), X)
+        twin = model.copy()
+        assert twin.fake_quant is not None and twin.fake_quant is not model.fake_quant
+        assert np.array_equal(twin.forward(X), model.forward(X))
+        twin.forward(X * 5, keep=True)              # its observers move; the original's do not
+        assert not np.array_equal(twin.forward(X), model.forward(X))
