@@ -56,7 +56,7 @@ def _ledger_rows():
 
 def test_the_ledger_covers_the_papers_the_course_tests():
     text = " ".join(_ledger_rows())
-    for author in ("Breiman", "Quinlan", "LeCun", "Hassibi", "Han et al. 2015", "Han, Mao", "Zhu & Gupta",
+    for author in ("Mao et al.", "Breiman", "Quinlan", "LeCun", "Hassibi", "Han et al. 2015", "Han, Mao", "Zhu & Gupta",
                    "Jacob", "Krishnamoorthi", "Esser", "Hinton", "Zagoruyko", "Romero"):
         assert author in text, f"the claim ledger has no row for {author}"
 
@@ -71,3 +71,9 @@ def test_every_ledger_quote_is_in_its_notebook(row):
     out = _outputs(cells[3])
     for q in quotes:
         assert _squash(q) in out, f"the ledger quotes {q!r}, which notebook {cells[3]} no longer prints"
+
+
+def test_the_ledger_covers_every_lesson():
+    notebooks = {row.split("|")[4].strip() for row in _ledger_rows()}
+    lessons = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert lessons <= notebooks, f"lessons without a row in the claim ledger: {sorted(lessons - notebooks)}"
