@@ -28,11 +28,11 @@ def _temperature(T):
     return float(T)
 
 
-def _logits(z, name):
-    z = v.as_array(z, name).astype(float)
+def _logits(z, name, keep_dtype=False):
+    z = v.as_array(z, name)
     if z.ndim != 2:
         raise ValueError(f"{name} must be 2-d (batch, classes), got shape {z.shape}")
-    return z
+    return z if keep_dtype else z.astype(float)
 
 
 def softmax(z, T=1.0):
@@ -90,7 +90,7 @@ def kd_loss(student_logits, teacher_logits, labels=None, T=4.0, alpha=0.9, retur
     about 16 passes over the logits in three (B, K) buffers (a fresh 16 MB array costs page faults),
     no log-probability matrix stored.
     """
-    z, t = _kd_logits(student_logits, "student_logits"), _kd_logits(teacher_logits, "teacher_logits")
+    z, t = _logits(student_logits, "student_logits", True), _logits(teacher_logits, "teacher_logits", True)
     if z.shape != t.shape:
         raise ValueError(f"teacher_logits must have the shape of student_logits {z.shape}, got {t.shape}")
     T, alpha = _temperature(T), v.fraction(alpha, "alpha")
@@ -131,13 +131,6 @@ def kd_loss(student_logits, teacher_logits, labels=None, T=4.0, alpha=0.9, retur
     if g_hard is not None:
         grad[r] += (1 - alpha) * g_hard / B
     return loss, grad
-
-
-def _kd_logits(z, name):
-    z = v.as_array(z, name)
-    if z.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (batch, classes), got shape {z.shape}")
-    return z
 
 
 def _shifted_exp(z, z_max, T):

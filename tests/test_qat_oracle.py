@@ -231,6 +231,19 @@ def _torch_fq(torch, t, q):
     return torch.fake_quantize_per_tensor_affine(t, float(scale), int(zp), q.q_min, q.q_max)
 
 
+def _assert_same_step(loss, dW, db, lt, Wt, bt):
+    """The numpy loss and gradients equal the torch twin's, and the STE masks exactly.
+
+    torch runs in float32 (its fake quant rounds x * (1 / scale) in float32, which rule="torch" matches);
+    the numpy network continues in float64 between the quantizers: 1e-5.
+    """
+    assert len(dW) == len(Wt) and abs(loss - lt.item()) < 1e-5
+    for l in range(len(dW)):
+        assert np.array_equal(dW[l] == 0, Wt[l].grad.numpy() == 0)  # the STE masks, exactly
+        assert np.allclose(dW[l], Wt[l].grad.numpy(), rtol=0, atol=1e-5)
+        assert np.allclose(db[l], bt[l].grad.numpy(), rtol=0, atol=1e-5)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("per_channel", [False, True])
 @pytest.mark.parametrize("bits", [8, 3])
@@ -253,13 +266,7 @@ def test_fake_quantized_mlp_gradients_equal_torch_twin(per_channel, bits):
         a = torch.relu(z) if l == 0 else z
     lt = torch.nn.functional.cross_entropy(a, torch.tensor(y))
     lt.backward()
-    # torch runs in float32 (its fake quant rounds x * (1 / scale) in float32, which rule="torch" matches);
-    # the numpy network continues in float64 between the quantizers: 1e-5
-    assert abs(loss - lt.item()) < 1e-5
-    for l in range(2):
-        assert np.array_equal(dW[l] == 0, Wt[l].grad.numpy() == 0)  # the STE masks, exactly
-        assert np.allclose(dW[l], Wt[l].grad.numpy(), rtol=0, atol=1e-5)
-        assert np.allclose(db[l], bt[l].grad.numpy(), rtol=0, atol=1e-5)
+    _assert_same_step(loss, dW, db, lt, Wt, bt)
 
 
 @pytest.mark.torch
@@ -287,13 +294,7 @@ def test_fake_quantized_cnn_gradients_equal_torch_twin():
     h = F.relu(F.conv2d(fq(1, h), wfq(1), bt[1], stride=2, padding=1)).flatten(1)
     lt = F.cross_entropy(fq(2, h) @ wfq(2).T + bt[2], torch.tensor(y))
     lt.backward()
-    # torch runs in float32 (its fake quant rounds x * (1 / scale) in float32, which rule="torch" matches);
-    # the numpy network continues in float64 between the quantizers: 1e-5
-    assert abs(loss - lt.item()) < 1e-5
-    for l in range(3):
-        assert np.array_equal(dW[l] == 0, Wt[l].grad.numpy() == 0)  # the STE masks, exactly
-        assert np.allclose(dW[l], Wt[l].grad.numpy(), rtol=0, atol=1e-5)
-        assert np.allclose(db[l], bt[l].grad.numpy(), rtol=0, atol=1e-5)
+    _assert_same_step(loss, dW, db, lt, Wt, bt)
 
 
 @pytest.mark.torch
