@@ -6,7 +6,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from course_lib.data import digits_split_indices  # noqa: E402
+from course_lib.core.data import digits_split_indices# noqa: E402
 
 
 def write_digits_split(path=HERE / "digits_split.json"):

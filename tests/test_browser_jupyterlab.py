@@ -95,7 +95,7 @@ def test_student_runs_cells_answers_an_exercise_and_starts_the_slideshow(chromiu
         # the news pop-up is switched off by the course's settings: nothing covers the notebook
         assert page.locator(".jp-toast-message, .jp-Notification-Toast").count() == 0
 
-        setup = _cell(page, "from course_lib.data import load_digits_split")
+        setup = _cell(page, "from course_lib.core.data import load_digits_split")
         setup.click()
         page.keyboard.press("Shift+Enter")  # run the set-up cell
         _output(setup).filter(has_text="train / val / test:").first.wait_for(timeout=120000)

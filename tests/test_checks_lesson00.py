@@ -4,9 +4,9 @@ import statistics
 
 import numpy as np
 
-from course_lib import measure
+from course_lib.core import measure
 from course_lib.checks import lesson00 as L
-from course_lib.sparsity import sparsity
+from course_lib.pruning.sparsity import sparsity
 from checker_harness import assert_passes, checker_tests
 
 

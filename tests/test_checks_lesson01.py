@@ -3,7 +3,7 @@ wrong answers, and say "not done yet" to a stub."""
 import numpy as np
 import pytest
 
-from course_lib import trees
+from course_lib.pruning import trees
 from course_lib.checks import lesson01 as L
 from checker_harness import assert_passes, checker_tests
 

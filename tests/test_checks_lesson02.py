@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from course_lib.checks import lesson02 as L
-from course_lib.masks import magnitude_mask, masked_update, structured_mask
-from course_lib.sparse_formats import to_csr
+from course_lib.pruning.masks import magnitude_mask, masked_update, structured_mask
+from course_lib.coding.sparse_formats import to_csr
 from checker_harness import assert_passes, checker_tests
 
 

@@ -1,7 +1,7 @@
 """Lesson 04 checkers: pass the reference, reject realistic mistakes, answer a stub with 'not done yet'."""
 import numpy as np
 
-from course_lib import second_order as so
+from course_lib.pruning import second_order as so
 from checker_harness import checker_tests
 from course_lib.checks import lesson04 as chk
 

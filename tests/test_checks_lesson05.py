@@ -1,10 +1,10 @@
 """Lesson 05 checkers pass the reference and reject realistic wrong answers."""
 import numpy as np
 
-from course_lib import prune as P
+from course_lib.pruning import prune as P
 from course_lib.checks import lesson05 as L
-from course_lib.masks import magnitude_mask
-from course_lib.nn import accuracy
+from course_lib.pruning.masks import magnitude_mask
+from course_lib.core.nn import accuracy
 from checker_harness import checker_tests
 
 
@@ -146,7 +146,7 @@ def _shape_ref(h, w, k, s, p):
 
 
 def _rows(h, w, k, s, p):
-    from course_lib.layers import im2col_indices
+    from course_lib.core.ops import im2col_indices
     return im2col_indices(1, h, w, k, k, s, p)[1:]
 
 

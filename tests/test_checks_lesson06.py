@@ -1,9 +1,9 @@
 """Lesson 06 checkers pass the reference and reject realistic wrong answers."""
 import numpy as np
 
-from course_lib import prune as P
+from course_lib.pruning import prune as P
 from course_lib.checks import lesson06 as L
-from course_lib.schedules import ConstantSparsity, PolynomialDecay
+from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay
 from checker_harness import checker_tests
 
 

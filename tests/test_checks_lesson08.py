@@ -1,5 +1,5 @@
 """Lesson 08 checkers pass the reference and reject realistic wrong answers, naming the mistake."""
-from course_lib import ptq, quantization as Q
+from course_lib.quantization import ptq, primitives as Q
 from course_lib.checks import lesson08 as L
 from checker_harness import checker_tests
 

@@ -1,5 +1,5 @@
 """Lesson 09 checkers pass the reference and reject realistic wrong answers, naming the mistake."""
-from course_lib import qat
+from course_lib.quantization import qat
 from course_lib.checks import lesson09 as L
 from checker_harness import checker_tests
 

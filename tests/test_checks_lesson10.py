@@ -1,5 +1,5 @@
 """Lesson 10 checkers pass the reference and reject realistic wrong answers, naming the mistake."""
-from course_lib import distillation as D
+from course_lib.distillation import kd as D
 from course_lib.checks import lesson10 as L
 from checker_harness import checker_tests
 

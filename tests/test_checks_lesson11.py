@@ -1,6 +1,6 @@
 """Lesson 11 checkers pass the reference and reject realistic wrong answers, naming the mistake."""
-from course_lib import entropy_coding as E
-from course_lib import weight_sharing as S
+from course_lib.coding import entropy_coding as E
+from course_lib.coding import weight_sharing as S
 from course_lib.checks import lesson11 as L
 from checker_harness import checker_tests
 

@@ -4,10 +4,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_lib.masks import (apply_mask, block_mask, global_magnitude_masks, magnitude_mask, structured_mask,
-                              threshold_mask)
-from course_lib.schedules import ConstantSparsity, PolynomialDecay
-from course_lib.sparsity import density, l0_norm, sparsity, sparsity_report
+from course_lib.pruning.masks import apply_mask, block_mask, global_magnitude_masks, magnitude_mask, structured_mask, threshold_mask
+from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay
+from course_lib.pruning.sparsity import density, l0_norm, sparsity, sparsity_report
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
 weights = arrays(np.float32, array_shapes(min_dims=1, max_dims=3, max_side=9), elements=finite)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from course_lib import measure
-from course_lib.masks import apply_mask, block_mask, global_magnitude_masks, magnitude_mask, structured_mask
-from course_lib.schedules import ConstantSparsity, PolynomialDecay, zhu_gupta_sparsity
-from course_lib.sparsity import sparsity, sparsity_report
+from course_lib.core import measure
+from course_lib.pruning.masks import apply_mask, block_mask, global_magnitude_masks, magnitude_mask, structured_mask
+from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay, zhu_gupta_sparsity
+from course_lib.pruning.sparsity import sparsity, sparsity_report
 
 W = np.arange(12.0).reshape(3, 4)
 

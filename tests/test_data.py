@@ -1,4 +1,4 @@
-"""course_lib.data: the committed split regenerates byte for byte and is a clean stratified split."""
+"""course_lib.core.data: the committed split regenerates byte for byte and is a clean stratified split."""
 import json
 import shutil
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.data import DATA_DIR, digits_split_indices, load_digits_split, make_regression_task
+from course_lib.core.data import DATA_DIR, digits_split_indices, load_digits_split, make_regression_task
 
 
 def test_committed_split_regenerates_identically(tmp_path):
@@ -46,7 +46,7 @@ def test_regression_task_scaling_and_validation():
 
 
 def test_an_installed_package_without_data_dir_gets_the_same_split(monkeypatch, tmp_path):
-    import course_lib.data as data
+    import course_lib.core.data as data
 
     committed = load_digits_split()
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)  # as after `pip install .`: no data/ folder beside it
@@ -65,7 +65,7 @@ def test_pip_install_works_outside_the_checkout(tmp_path):
                         "--target", str(target), str(src)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert not (target / "data").exists()
-    code = ("import course_lib.data as d, pathlib; s = d.load_digits_split(); "
+    code = ("import course_lib.core.data as d, pathlib; s = d.load_digits_split(); "
             "print(len(s.X_train), pathlib.Path(d.__file__).is_relative_to(%r))" % str(root))
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(target)})

@@ -1,10 +1,10 @@
-"""course_lib.distillation on its own: closed forms, finite differences, properties, and clear errors."""
+"""course_lib.distillation.kd on its own: closed forms, finite differences, properties, and clear errors."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import distillation as D
-from course_lib import nn
+from course_lib.distillation import features as DF, kd as D
+from course_lib.core import nn
 
 
 def logits(seed, B=6, K=5, scale=2.0):
@@ -109,20 +109,20 @@ def test_bias_correction_adds_to_one_class_only():
 def test_hint_loss_gradient_matches_finite_differences():
     rng = np.random.default_rng(0)
     Fs, Ft = rng.normal(size=(2, 3, 2, 2)), rng.normal(size=(2, 4, 2, 2))
-    W, b = D.hint_regressor(3, 4, seed=1)
+    W, b = DF.hint_regressor(3, 4, seed=1)
     b = b + 0.3
-    _, dF, dW, db = D.hint_loss(Fs, Ft, W, b, return_grad=True)
-    np.testing.assert_allclose(dF, numeric_grad(lambda x: D.hint_loss(x, Ft, W, b), Fs), atol=1e-7)
-    np.testing.assert_allclose(dW, numeric_grad(lambda w: D.hint_loss(Fs, Ft, w, b), W), atol=1e-7)
-    np.testing.assert_allclose(db, numeric_grad(lambda c: D.hint_loss(Fs, Ft, W, c), b), atol=1e-7)
+    _, dF, dW, db = DF.hint_loss(Fs, Ft, W, b, return_grad=True)
+    np.testing.assert_allclose(dF, numeric_grad(lambda x: DF.hint_loss(x, Ft, W, b), Fs), atol=1e-7)
+    np.testing.assert_allclose(dW, numeric_grad(lambda w: DF.hint_loss(Fs, Ft, w, b), W), atol=1e-7)
+    np.testing.assert_allclose(db, numeric_grad(lambda c: DF.hint_loss(Fs, Ft, W, c), b), atol=1e-7)
 
 
 def test_attention_loss_gradient_matches_finite_differences():
     rng = np.random.default_rng(1)
     Fs, Ft = rng.normal(size=(2, 3, 3, 3)), rng.normal(size=(2, 5, 3, 3))
-    _, dF = D.attention_loss(Fs, Ft, return_grad=True)
-    np.testing.assert_allclose(dF, numeric_grad(lambda x: D.attention_loss(x, Ft), Fs), atol=1e-7)
-    assert D.attention_loss(Ft, Ft) == 0.0
+    _, dF = DF.attention_loss(Fs, Ft, return_grad=True)
+    np.testing.assert_allclose(dF, numeric_grad(lambda x: DF.attention_loss(x, Ft), Fs), atol=1e-7)
+    assert DF.attention_loss(Ft, Ft) == 0.0
 
 
 @pytest.mark.parametrize("call, match", [
@@ -135,9 +135,9 @@ def test_attention_loss_gradient_matches_finite_differences():
     (lambda: D.kd_loss(np.zeros((2, 3)), np.zeros((2, 3)), [0, 3], 2.0, 0.5), "labels must be 2 class numbers < 3"),
     (lambda: D.kd_loss(np.zeros(3), np.zeros(3), [0], 2.0, 0.5), "student_logits must be 2-d"),
     (lambda: D.kl_divergence([[-0.1, 1.1]], [[0.0, 0.0]]), "p must hold probabilities"),
-    (lambda: D.hint_loss(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((3, 4)), np.zeros(4)), "shapes must be"),
-    (lambda: D.attention_map(np.zeros((2, 3))), "features must be 4-d"),
-    (lambda: D.attention_loss(np.ones((2, 3, 2, 2)), np.ones((2, 3, 3, 3))), "same N, H, W"),
+    (lambda: DF.hint_loss(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((3, 4)), np.zeros(4)), "shapes must be"),
+    (lambda: DF.attention_map(np.zeros((2, 3))), "features must be 4-d"),
+    (lambda: DF.attention_loss(np.ones((2, 3, 2, 2)), np.ones((2, 3, 3, 3))), "same N, H, W"),
     (lambda: D.bias_correction(np.zeros((2, 3)), 3, 1.0), r"cls must be in \[0, 2\]"),
 ])
 def test_clear_errors(call, match):

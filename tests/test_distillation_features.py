@@ -8,9 +8,9 @@ summation differs).
 import numpy as np
 import pytest
 
-from course_lib import distillation as D
-from course_lib import layers as L
-from course_lib.nn import train
+from course_lib.distillation import features as DF, kd as D
+from course_lib.core import layers as L
+from course_lib.core.nn import train
 
 
 def torch_twin_grads(torch, model, X, y, t, F_t, layer, beta, T, alpha):
@@ -40,7 +40,7 @@ def test_attention_kd_gradient_equals_torch(beta, T, alpha):
     X, y = rng.random((6, 64)), rng.integers(0, 10, 6)
     t, F_t = rng.normal(size=(6, 10)) * 3, rng.random((6, 5, 4, 4))
     layer = 5  # the ReLU after the second conv: (n, c2, 4, 4)
-    loss = D.attention_kd_loss_fn(model, layer, beta, T, alpha)
+    loss = DF.attention_kd_loss_fn(model, layer, beta, T, alpha)
     value, dW, db = model.loss_and_grads(X, (y, t, F_t), loss)
     ref, rW, rb = torch_twin_grads(torch, model, X, y, t, F_t, layer, beta, T, alpha)
     assert abs(value - ref) <= 1e-10 * max(1.0, abs(ref))
@@ -66,37 +66,37 @@ def test_attention_kd_trains_with_the_course_loop():
     X, y = rng.random((40, 64)), rng.integers(0, 10, 40)
     t = teacher.forward(X, keep=True)
     F_t = teacher.cache[5]
-    loss = D.attention_kd_loss_fn(student, 5, beta=100.0)
+    loss = DF.attention_kd_loss_fn(student, 5, beta=100.0)
     student.forward(X, keep=True)
-    at_before = D.attention_loss(student.cache[5], F_t)
+    at_before = DF.attention_loss(student.cache[5], F_t)
     train(student, X, (y, t, F_t), epochs=20, lr=0.05, batch_size=8, loss=loss)
     student.forward(X, keep=True)
-    assert D.attention_loss(student.cache[5], F_t) < at_before
+    assert DF.attention_loss(student.cache[5], F_t) < at_before
 
 
 def test_hint_network_is_stage_one_of_fitnets():
     rng = np.random.default_rng(0)
     student = L.digits_cnn(seed=1, c1=2, c2=3)
-    guided = D.hint_network(student, 5, c_teacher=5, seed=2)
+    guided = DF.hint_network(student, 5, c_teacher=5, seed=2)
     assert len(guided.W) == 3 and guided.W[2].shape == (5, 3, 1, 1)
     assert all(np.array_equal(g, w) for g, w in zip(guided.W[:2], student.W[:2]))
     X, F_t = rng.random((7, 64)), rng.random((7, 5, 4, 4))
     student.forward(X, keep=True)
     W_r, b_r = guided.W[2][:, :, 0, 0], guided.b[2]
     mse, _ = guided.loss_and_grads(X, F_t.reshape(7, -1), "mse")[:2]
-    assert abs(mse - D.hint_loss(student.cache[5], F_t, W_r, b_r)) < 1e-12
+    assert abs(mse - DF.hint_loss(student.cache[5], F_t, W_r, b_r)) < 1e-12
     train(guided, X, F_t.reshape(7, -1), epochs=30, lr=0.05, batch_size=7, loss="mse")
-    D.load_guided(student, guided)
+    DF.load_guided(student, guided)
     assert all(np.array_equal(g, w) for g, w in zip(guided.W[:2], student.W[:2]))
     student.forward(X, keep=True)
-    assert D.hint_loss(student.cache[5], F_t, guided.W[2][:, :, 0, 0], guided.b[2]) < mse
+    assert DF.hint_loss(student.cache[5], F_t, guided.W[2][:, :, 0, 0], guided.b[2]) < mse
 
 
 def test_feature_helpers_reject_bad_arguments():
     student = L.digits_cnn(seed=0, c1=2, c2=3)
     with pytest.raises(ValueError, match=r"layer must be in \[0, 7\], got 8"):
-        D.attention_kd_loss_fn(student, 8)
+        DF.attention_kd_loss_fn(student, 8)
     with pytest.raises(ValueError, match="layer must be at or after a Conv2d"):
-        D.hint_network(student, 0, 4)
+        DF.hint_network(student, 0, 4)
     with pytest.raises(ValueError, match="guided must be a hint_network built from this student"):
-        D.load_guided(L.digits_cnn(seed=0, c1=3, c2=3), D.hint_network(student, 5, 4))
+        DF.load_guided(L.digits_cnn(seed=0, c1=3, c2=3), DF.hint_network(student, 5, 4))

@@ -1,4 +1,4 @@
-"""course_lib.distillation equals PyTorch: the KD loss (as the PyTorch tutorial and Hinton et al. 2015 write
+"""course_lib.distillation.kd equals PyTorch: the KD loss (as the PyTorch tutorial and Hinton et al. 2015 write
 it), its gradient (autograd), the FitNets hint and attention-transfer losses and their gradients.
 
 Tolerance 1e-6 on values; gradients are compared in float64 to 1e-10 relative to their size, since both
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import distillation as D
+from course_lib.distillation import features as DF, kd as D
 
 pytestmark = pytest.mark.torch
 
@@ -127,7 +127,7 @@ def test_hint_loss_and_gradients_equal_torch(torch, shape):
     c_t = 6
     Ft = rng.normal(size=(shape[0], c_t) + shape[2:])
     W_r, b_r = rng.normal(size=(c_t, shape[1])), rng.normal(size=c_t)
-    L, dF, dW, db = D.hint_loss(Fs, Ft, W_r, b_r, return_grad=True)
+    L, dF, dW, db = DF.hint_loss(Fs, Ft, W_r, b_r, return_grad=True)
     xs, W, b = (torch.tensor(a, requires_grad=True) for a in (Fs, W_r, b_r))
     if len(shape) == 4:   # the regressor is a 1x1 convolution
         r = torch.nn.functional.conv2d(xs, W[:, :, None, None], b)
@@ -151,11 +151,11 @@ def torch_at(torch, x):
 def test_attention_loss_and_gradient_equal_torch(torch, c_s, c_t, hw, scale):
     rng = np.random.default_rng(c_s * 100 + c_t * 10 + hw)
     Fs, Ft = rng.normal(0, scale, (3, c_s, hw, hw)), rng.normal(0, 1, (3, c_t, hw, hw))
-    L, dF = D.attention_loss(Fs, Ft, return_grad=True)
+    L, dF = DF.attention_loss(Fs, Ft, return_grad=True)
     xs = torch.tensor(Fs, requires_grad=True)
     ref = (torch_at(torch, xs) - torch_at(torch, torch.tensor(Ft))).pow(2).mean()
     ref.backward()
-    close(D.attention_map(Fs), torch_at(torch, torch.tensor(Fs)).numpy(), 1e-12)
+    close(DF.attention_map(Fs), torch_at(torch, torch.tensor(Fs)).numpy(), 1e-12)
     assert abs(L - ref.item()) < 1e-10
     close(dF, xs.grad.numpy(), 1e-9)
 
@@ -163,7 +163,7 @@ def test_attention_loss_and_gradient_equal_torch(torch, c_s, c_t, hw, scale):
 def test_attention_loss_zero_features_equal_torch(torch):
     """An all-zero student map: F.normalize divides by eps = 1e-12, so the map is 0 and the gradient 0."""
     Fs, Ft = np.zeros((2, 3, 2, 2)), np.random.default_rng(0).normal(size=(2, 3, 2, 2))
-    L, dF = D.attention_loss(Fs, Ft, return_grad=True)
+    L, dF = DF.attention_loss(Fs, Ft, return_grad=True)
     xs = torch.tensor(Fs, requires_grad=True)
     ref = (torch_at(torch, xs) - torch_at(torch, torch.tensor(Ft))).pow(2).mean()
     ref.backward()

@@ -1,4 +1,4 @@
-"""course_lib.entropy_coding: relative-index CSR round trips and pads as Han et al. 2016, Fig. 2;
+"""course_lib.coding.entropy_coding: relative-index CSR round trips and pads as Han et al. 2016, Fig. 2;
 Huffman code lengths match the textbook example and a reference heapq implementation's total bits;
 byte counts equal the lengths of the packed streams."""
 import heapq
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import entropy_coding as E
-from course_lib import sparse_formats as sf
+from course_lib.coding import entropy_coding as E
+from course_lib.coding import sparse_formats as sf
 
 
 def _reference_huffman_bits(symbols):

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from course_lib import filters as F
-from course_lib import layers as L
-from course_lib.data import load_digits_split
+from course_lib.pruning import filters as F
+from course_lib.core import layers as L
+from course_lib.core.data import load_digits_split
 from course_lib.frameworks import import_torch
-from course_lib.measure import sequential_macs
-from course_lib.nn import accuracy, train
+from course_lib.core.measure import sequential_macs
+from course_lib.core.nn import accuracy, train
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def trained():
 def test_keep_equals_torch_ln_structured(trained, fraction):
     torch = import_torch(0)
     from torch.nn.utils import prune
-    from course_lib.frameworks.torch_prune import to_torch
+    from course_lib.frameworks.torch_bridge import to_torch
 
     net, _ = trained
     tnet = to_torch(net)

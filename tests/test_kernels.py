@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import distillation as D
-from course_lib import quantization as Q
-from course_lib.masks import global_magnitude_masks, magnitude_mask
+from course_lib.distillation import kd as D
+from course_lib.quantization import primitives as Q
+from course_lib.pruning.masks import global_magnitude_masks, magnitude_mask
 
 
 def _stable_mask(w, k):

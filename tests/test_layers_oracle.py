@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from course_lib import layers as L
-from course_lib.data import load_digits_split
+from course_lib.core import layers as L, ops
+from course_lib.core.data import load_digits_split
 from course_lib.frameworks import import_torch
-from course_lib.nn import train
+from course_lib.core.nn import train
 
 GRID = [  # (n, c_in, h, w, c_out, k, stride, padding)
     (2, 1, 8, 8, 3, 3, 1, 1), (3, 2, 7, 9, 4, 3, 2, 1), (1, 3, 5, 5, 2, 5, 1, 0), (2, 2, 6, 6, 3, 1, 1, 0),
@@ -52,11 +52,11 @@ def test_pooling_equals_torch_ties_included(pool, k, s):
 
 
 def test_output_size_and_im2col_index_map():
-    assert L.conv_output_size(8, 3, 1, 1) == 8 and L.conv_output_size(7, 3, 2, 1) == 4
-    ch, row, col = L.im2col_indices(1, 3, 3, 2, 2)
+    assert ops.conv_output_size(8, 3, 1, 1) == 8 and ops.conv_output_size(7, 3, 2, 1) == 4
+    ch, row, col = ops.im2col_indices(1, 3, 3, 2, 2)
     assert row.shape == (4, 4) and row[:, 0].tolist() == [0, 0, 1, 1] and col[:, 0].tolist() == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="k must be <= n"):
-        L.conv_output_size(2, 5)
+        ops.conv_output_size(2, 5)
 
 
 def test_sequential_gradients_equal_finite_differences():
@@ -66,7 +66,7 @@ def test_sequential_gradients_equal_finite_differences():
     X, y = rng.normal(size=(4, 25)), np.array([0, 2, 1, 0])
     theta = net.get_flat()
     _, dW, db = net.loss_and_grads(X, y, "cross_entropy")
-    from course_lib.nn import to_flat
+    from course_lib.core.nn import to_flat
     grad = to_flat(dW, db)
     eps, num = 1e-6, np.zeros_like(theta)
     for i in range(theta.size):
@@ -83,7 +83,7 @@ def test_digits_cnn_bridge_to_torch_gives_equal_outputs():
     d = load_digits_split()
     net = L.digits_cnn(seed=0)
     train(net, d.X_train[:200], d.y_train[:200], epochs=1, seed=0)
-    tnet = __import__("course_lib.frameworks.torch_prune", fromlist=["to_torch"]).to_torch(net)
+    tnet = __import__("course_lib.frameworks.torch_bridge", fromlist=["to_torch"]).to_torch(net)
     with torch.no_grad():
         out = tnet(torch.tensor(d.X_test.astype(float))).numpy()
     assert np.max(np.abs(out - net.forward(d.X_test))) < 1e-10
@@ -91,7 +91,7 @@ def test_digits_cnn_bridge_to_torch_gives_equal_outputs():
 
 @pytest.mark.tf
 def test_digits_cnn_bridge_to_keras_gives_equal_outputs():
-    from course_lib.frameworks.tf_prune import to_keras
+    from course_lib.frameworks.keras_bridge import to_keras
 
     d = load_digits_split()
     net = L.digits_cnn(seed=1)
@@ -103,8 +103,8 @@ def test_digits_cnn_bridge_to_keras_gives_equal_outputs():
 @pytest.mark.torch
 def test_macs_equal_flop_counter():
     from torch.utils.flop_counter import FlopCounterMode
-    from course_lib.frameworks.torch_prune import to_torch
-    from course_lib.measure import sequential_macs
+    from course_lib.frameworks.torch_bridge import to_torch
+    from course_lib.core.measure import sequential_macs
 
     torch = import_torch(0)
     net = L.digits_cnn(seed=0)

@@ -1,4 +1,4 @@
-"""Oracle tests: course_lib.masks equals torch.nn.utils.prune and tfmot's prune_low_magnitude, exactly.
+"""Oracle tests: course_lib.pruning.masks equals torch.nn.utils.prune and tfmot's prune_low_magnitude, exactly.
 
 Random inputs are continuous (no ties), so the frameworks' unspecified tie order cannot matter there;
 inputs with ties are checked separately against each framework's documented tie rule.
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import course_lib  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
-from course_lib.masks import (block_mask, global_magnitude_masks, magnitude_mask, structured_mask)
+from course_lib.pruning.masks import block_mask, global_magnitude_masks, magnitude_mask, structured_mask
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_block_mask_equals_tfmot_block_size(tfmods, pooling, block, sparsity):
 @pytest.mark.parametrize("shape, amount", [((10, 7), 0.5), ((5,), 0.5), ((3, 4, 2), 0.9), ((64, 128), 0.8)])
 def test_random_mask_prunes_as_many_as_torch_random_unstructured(shape, amount):
     from course_lib.frameworks import import_torch
-    from course_lib.masks import random_mask
+    from course_lib.pruning.masks import random_mask
 
     torch = import_torch(0)
     from torch.nn.utils import prune as tprune

@@ -1,8 +1,8 @@
-"""course_lib.monks: the 432 robots, the three rules, the training-set sizes and MONK-3's noise."""
+"""course_lib.core.monks: the 432 robots, the three rules, the training-set sizes and MONK-3's noise."""
 import numpy as np
 import pytest
 
-from course_lib.monks import TRAIN_SIZE, all_examples, monk, one_hot, rule
+from course_lib.core.monks import TRAIN_SIZE, all_examples, monk, one_hot, rule
 
 
 def test_432_distinct_examples_in_range():

@@ -1,9 +1,9 @@
-"""course_lib.nn: gradients equal torch autograd; masks act in forward and backward."""
+"""course_lib.core.nn: gradients equal torch autograd; masks act in forward and backward."""
 import numpy as np
 import pytest
 
 from course_lib.frameworks import import_torch
-from course_lib.nn import MLP, cross_entropy, mse, sgd_epoch, softmax
+from course_lib.core.nn import MLP, cross_entropy, mse, sgd_epoch, softmax
 
 torch = import_torch()
 

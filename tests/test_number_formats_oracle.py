@@ -1,9 +1,9 @@
-"""course_lib.number_formats equals numpy's float16/float32 and torch's bfloat16 (values exact)."""
+"""course_lib.quantization.formats equals numpy's float16/float32 and torch's bfloat16 (values exact)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import number_formats as N
+from course_lib.quantization import formats as N
 
 NP_DTYPES = {"fp16": np.float16, "fp32": np.float32}
 

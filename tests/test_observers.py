@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from course_lib import observers as O
-from course_lib.quantization import qparams
+from course_lib.quantization import observers as O
+from course_lib.quantization.primitives import qparams
 
 
 def _batches(seed, n=4, shape=(64, 8)):

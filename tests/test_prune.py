@@ -1,13 +1,13 @@
-"""course_lib.prune: pruning loops keep their promises (counts, no mutation, schedule steps, shapes)."""
+"""course_lib.pruning.prune: pruning loops keep their promises (counts, no mutation, schedule steps, shapes)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import prune as P
-from course_lib.masks import magnitude_mask
-from course_lib.nn import train, MLP, accuracy
-from course_lib.schedules import ConstantSparsity, PolynomialDecay
+from course_lib.pruning import prune as P
+from course_lib.pruning.masks import magnitude_mask
+from course_lib.core.nn import train, MLP, accuracy
+from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay
 
 
 def _data(n=60, n_in=6, n_out=3, seed=0):

@@ -7,11 +7,11 @@ strip_pruning, and structured removal.
 import numpy as np
 import pytest
 
-from course_lib import prune as P
-from course_lib.data import load_digits_split
-from course_lib.masks import global_magnitude_masks, magnitude_mask, structured_mask
-from course_lib.nn import train, MLP
-from course_lib.schedules import PolynomialDecay
+from course_lib.pruning import prune as P
+from course_lib.core.data import load_digits_split
+from course_lib.pruning.masks import global_magnitude_masks, magnitude_mask, structured_mask
+from course_lib.core.nn import train, MLP
+from course_lib.pruning.schedules import PolynomialDecay
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def trained():
 @pytest.mark.parametrize("s", [0.5, 0.8, 0.95])
 def test_torch_l1_unstructured_and_remove_equal_one_shot(trained, s):
     from course_lib.frameworks import import_torch
-    from course_lib.frameworks.torch_prune import linears, to_torch, torch_masks, torch_weights
+    from course_lib.frameworks.torch_bridge import linears, to_torch, torch_weights
+    from course_lib.frameworks.torch_prune import torch_masks
     import_torch(0)
     from torch.nn.utils import prune
     m, _ = trained
@@ -47,7 +48,8 @@ def test_torch_l1_unstructured_and_remove_equal_one_shot(trained, s):
 @pytest.mark.torch
 def test_torch_global_unstructured_equals_global_scope(trained):
     from course_lib.frameworks import import_torch
-    from course_lib.frameworks.torch_prune import linears, to_torch, torch_masks
+    from course_lib.frameworks.torch_bridge import linears, to_torch
+    from course_lib.frameworks.torch_prune import torch_masks
     import_torch(0)
     from torch.nn.utils import prune
     m, _ = trained
@@ -62,7 +64,8 @@ def test_torch_global_unstructured_equals_global_scope(trained):
 @pytest.mark.torch
 def test_torch_ln_structured_then_physical_removal_gives_same_outputs(trained):
     from course_lib.frameworks import import_torch
-    from course_lib.frameworks.torch_prune import linears, to_torch, torch_masks
+    from course_lib.frameworks.torch_bridge import linears, to_torch
+    from course_lib.frameworks.torch_prune import torch_masks
     torch = import_torch(0)
     from torch.nn.utils import prune
     m, d = trained
@@ -86,7 +89,8 @@ def test_torch_ln_structured_then_physical_removal_gives_same_outputs(trained):
 @pytest.mark.torch
 def test_torch_gradual_training_masks_equal_course_lib_at_every_update(trained):
     from course_lib.frameworks import import_torch
-    from course_lib.frameworks.torch_prune import gradual_train, to_torch
+    from course_lib.frameworks.torch_prune import gradual_train
+    from course_lib.frameworks.torch_bridge import to_torch
     import_torch(0)
     m, d = trained
     sched = PolynomialDecay(0.0, 0.9, begin_step=5, end_step=65, frequency=6)
@@ -119,7 +123,8 @@ def test_torch_repeated_prune_ranks_the_stale_weight_attribute():
 @pytest.mark.parametrize("s", [0.5, 0.9])
 def test_tfmot_prune_low_magnitude_and_strip_equal_tfmot_rule(trained, s):
     from course_lib.frameworks import import_tf
-    from course_lib.frameworks.tf_prune import kernels, one_shot, tfmot_masks, to_keras
+    from course_lib.frameworks.keras_bridge import kernels, to_keras
+    from course_lib.frameworks.tfmot_prune import one_shot, tfmot_masks
     import_tf(0)
     m, d = trained
     pruned, stripped = one_shot(to_keras(m), s, d.X_train[:32])
@@ -137,7 +142,8 @@ def test_tfmot_polynomial_decay_in_fit_masks_equal_course_lib_on_the_weights_it_
     """Record every kernel before each batch; at each update step tfmot's new mask must be
     course_lib's tfmot rule on exactly those (unmasked) weights at schedule.sparsity(step)."""
     from course_lib.frameworks import import_tf
-    from course_lib.frameworks.tf_prune import tfmot_masks, to_keras, wrappers
+    from course_lib.frameworks.tfmot_prune import tfmot_masks, wrappers
+    from course_lib.frameworks.keras_bridge import to_keras
     tf, keras, tfmot = import_tf(0)
     m, d = trained
     ours = PolynomialDecay(0.0, 0.8, begin_step=2, end_step=14, frequency=4)

@@ -1,10 +1,11 @@
-"""course_lib.qat without a framework: the STE by hand, LSQ's formulas, BN folding, the QAT hooks of nn/layers."""
+"""course_lib.quantization.qat without a framework: the STE by hand, LSQ's formulas, BN folding, the QAT hooks of nn/layers."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import layers, nn, qat
-from course_lib import quantization as Q
+from course_lib.core import layers, nn
+from course_lib.quantization import qat
+from course_lib.quantization import primitives as Q
 
 
 def test_ste_by_hand():
@@ -98,7 +99,7 @@ def test_blocking_quantizer_blocks_the_gradient():
 
 
 def test_qat_trains_through_nn_train_and_observers_freeze_in_evaluation():
-    from course_lib.data import load_digits_split
+    from course_lib.core.data import load_digits_split
 
     d = load_digits_split()
     m = qat.attach_fake_quant(nn.MLP([64, 16, 10], activation="relu", seed=0), 4, 4)

@@ -1,4 +1,4 @@
-"""course_lib.qat equals the frameworks: STE masks exactly, gradients to 1e-6 (or a stated tolerance).
+"""course_lib.quantization.qat equals the frameworks: STE masks exactly, gradients to 1e-6 (or a stated tolerance).
 
 torch: autograd through fake_quantize_per_tensor/per_channel_affine (integer-domain mask),
 _fake_quantize_learnable_per_tensor_affine (LSQ), fuse_conv_bn_eval (batch-norm folding), and a torch twin
@@ -10,8 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from course_lib import layers, nn, qat
-from course_lib import quantization as Q
+from course_lib.core import layers, nn
+from course_lib.quantization import qat
+from course_lib.quantization import primitives as Q
 
 
 def _torch():
@@ -249,7 +250,7 @@ def _assert_same_step(loss, dW, db, lt, Wt, bt):
 @pytest.mark.parametrize("bits", [8, 3])
 def test_fake_quantized_mlp_gradients_equal_torch_twin(per_channel, bits):
     torch = _torch()
-    from course_lib.data import load_digits_split
+    from course_lib.core.data import load_digits_split
 
     d = load_digits_split(dtype=np.float64)
     X, y = d.X_train[:50], d.y_train[:50]
@@ -272,7 +273,7 @@ def test_fake_quantized_mlp_gradients_equal_torch_twin(per_channel, bits):
 @pytest.mark.torch
 def test_fake_quantized_cnn_gradients_equal_torch_twin():
     torch = _torch()
-    from course_lib.data import load_digits_split
+    from course_lib.core.data import load_digits_split
 
     d = load_digits_split(dtype=np.float64)
     X, y = d.X_train[:20], d.y_train[:20]
@@ -302,7 +303,7 @@ def test_fold_batch_norm_of_a_bn_trained_in_torch():
     """Train conv + BN + ReLU + linear on the digits in torch (batch statistics), then fold the BN's running
     statistics into the conv in numpy: the folded numpy conv equals torch's conv + BN in eval mode."""
     torch = _torch()
-    from course_lib.data import load_digits_split
+    from course_lib.core.data import load_digits_split
 
     d = load_digits_split(dtype=np.float64)
     X, y = torch.tensor(d.X_train).reshape(-1, 1, 8, 8), torch.tensor(d.y_train)
@@ -327,8 +328,8 @@ def test_fold_batch_norm_of_a_bn_trained_in_torch():
 @pytest.mark.tf
 def test_litert_predict_equals_keras_for_a_float_model():
     from course_lib.frameworks import import_tf, quiet_native_logs
-    from course_lib.frameworks.qat_bridges import litert_predict
-    from course_lib.frameworks.tf_prune import to_keras
+    from course_lib.frameworks.litert_bridge import litert_predict
+    from course_lib.frameworks.keras_bridge import to_keras
 
     tf, _, _ = import_tf(0)
     m = nn.MLP([64, 8, 10], activation="relu", seed=0)
@@ -342,9 +343,9 @@ def test_litert_predict_equals_keras_for_a_float_model():
 
 @pytest.mark.torch
 def test_torch_train_lowers_the_loss_and_reaches_numpy_accuracy():
-    from course_lib.data import load_digits_split
-    from course_lib.frameworks.qat_bridges import torch_accuracy, torch_train
-    from course_lib.frameworks.torch_prune import to_torch
+    from course_lib.core.data import load_digits_split
+    from course_lib.frameworks.torch_bridge import torch_accuracy, torch_train
+    from course_lib.frameworks.torch_bridge import to_torch
 
     _torch()
     d = load_digits_split(dtype=np.float64)
@@ -387,7 +388,8 @@ def test_torchao_qat_fake_quantizers_are_the_course_fake_quantize(bits, seed):
 
 
 def test_copies_keep_their_own_fake_quantizers():
-    from course_lib import layers, nn, qat
+    from course_lib.core import layers, nn
+    from course_lib.quantization import qat
     X = np.random.default_rng(0).random((8, 64))
     for model in (nn.MLP([64, 5, 10], activation="relu", seed=0), layers.digits_cnn(0)):
         qat.calibrate(qat.attach_fake_quant(model, 3, 3), X)

@@ -1,13 +1,13 @@
-"""course_lib.quant_error: the rounding/clipping split adds up, SQNR, weight-only fake quantization."""
+"""course_lib.quantization.error: the rounding/clipping split adds up, SQNR, weight-only fake quantization."""
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import quant_error as E, quantization as Q
-from course_lib.layers import digits_cnn
-from course_lib.nn import MLP
+from course_lib.quantization import error as E, primitives as Q
+from course_lib.core.layers import digits_cnn
+from course_lib.core.nn import MLP
 
 
 def test_error_split_by_hand():

@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from course_lib import quantization as Q
+from course_lib.quantization import primitives as Q
 
 
 @pytest.mark.parametrize("M", [0.5, 0.75, 1e-3, 0.9999999999, 3.7, 2 ** -20, 1.0 - 2 ** -40, 0.123456789])

@@ -1,10 +1,10 @@
-"""course_lib.quantization equals torch and TensorFlow bit for bit (integers exact, floats to 1e-6)."""
+"""course_lib.quantization.primitives equals torch and TensorFlow bit for bit (integers exact, floats to 1e-6)."""
 import warnings
 
 import numpy as np
 import pytest
 
-from course_lib import quantization as Q
+from course_lib.quantization import primitives as Q
 
 HALVES = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, 0.0], dtype=np.float32)
 

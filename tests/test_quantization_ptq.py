@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from course_lib import layers, nn, ptq, quantization as Q
-from course_lib.quant_error import sqnr_db
-from course_lib.observers import MinMaxObserver
+from course_lib.core import layers, nn
+from course_lib.quantization import ptq, primitives as Q
+from course_lib.quantization.error import sqnr_db
+from course_lib.quantization.observers import MinMaxObserver
 
 
 def _conv_case(seed, c=3, o=4, h=6, k=3):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from course_lib import quantization as Q
+from course_lib.quantization import primitives as Q
 
 
 def _int8_model(seed, relu):
@@ -53,7 +53,7 @@ def test_int8_dense_fp32_requantization_equals_litert(seed):
     """XNNPACK requantizes in float32 (rounding="fp32"); the fixed-point single rounding agrees with
     it on most sums but not all (see test_single_rounding_is_not_xnnpacks_rule_on_the_cnn)."""
     it, X = _int8_model(seed, relu=bool(seed % 2))
-    from course_lib.frameworks.tflite import litert_forward
+    from course_lib.frameworks.litert_bridge import litert_forward
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     (x_s, x_z), (y_s, y_z) = inp["quantization"], out["quantization"]
     details = it.get_tensor_details()
@@ -67,7 +67,7 @@ def test_int8_dense_fp32_requantization_equals_litert(seed):
 
 # ----------------------------------------------------------------------- whole models: CNN and MLP
 def _trained(kind, seed):
-    from course_lib import data, layers, nn
+    from course_lib.core import data, layers, nn
 
     d = data.load_digits_split()
     m = layers.digits_cnn(seed) if kind == "cnn" else nn.MLP([64, 32, 16, 10], activation="relu", seed=seed)
@@ -88,7 +88,7 @@ def _edge_inputs(seed):
 @pytest.mark.parametrize("kind, seed", [("cnn", 0), ("cnn", 1), ("mlp", 0), ("mlp", 2)])
 def test_integer_only_model_equals_litert_bit_for_bit(kind, seed):
     """The course's integer kernels, fed the converted model's own numbers, give LiteRT's int8 outputs."""
-    from course_lib.frameworks import tflite as TL
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained(kind, seed)
     it = TL.to_litert(m, d.X_train[:100])
@@ -103,8 +103,8 @@ def test_own_calibration_gives_litert_qparams(kind):
     """MinMax calibration + TFLite's rules: input qparams, int8 weights, weight scales and int32 biases
     equal exactly; activation scales to 1e-6 relative (LiteRT calibrates with its float32 kernels, we
     in float64, so a range can differ in the last float32 bit) and zero points exactly."""
-    from course_lib import ptq
-    from course_lib.frameworks import tflite as TL
+    from course_lib.quantization import ptq
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained(kind, 3)
     X = d.X_train[:100]
@@ -122,8 +122,8 @@ def test_own_calibration_gives_litert_qparams(kind):
 def test_zero_point_at_the_top_end():
     """An output layer whose calibration outputs are all negative gets zero point 127 (the range is
     widened to hold 0), in LiteRT and in ptq.convert; the integer outputs still agree."""
-    from course_lib import ptq
-    from course_lib.frameworks import tflite as TL
+    from course_lib.quantization import ptq
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained("mlp", 4)
     m.b[-1] = m.b[-1] - 50.0
@@ -139,7 +139,7 @@ def test_zero_point_at_the_top_end():
 def test_saturation_outside_the_calibrated_range():
     """Calibrated on dim images (x / 4), bright inputs overflow the hidden layers' ranges: both clamp
     at 127 the same way."""
-    from course_lib.frameworks import tflite as TL
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained("mlp", 5)
     it = TL.to_litert(m, d.X_train[:50] / 4)
@@ -152,7 +152,7 @@ def test_saturation_outside_the_calibrated_range():
 @pytest.mark.tf
 def test_single_rounding_is_not_xnnpacks_rule_on_the_cnn():
     """Where the fixed-point and float32 requantizations disagree, LiteRT's default path follows fp32."""
-    from course_lib.frameworks import tflite as TL
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained("cnn", 0)
     it = TL.to_litert(m, d.X_train[:100])
@@ -168,7 +168,7 @@ def test_single_rounding_is_not_xnnpacks_rule_on_the_cnn():
 def test_conv_padding_with_a_zero_point_far_from_the_edge():
     """Inputs calibrated on [-1, 1] get a zero point near 0, so 'same' padding must add that zero point,
     not -128 and not the integer 0 by accident: still equal to LiteRT bit for bit."""
-    from course_lib.frameworks import tflite as TL
+    from course_lib.frameworks import litert_bridge as TL
 
     m, d = _trained("cnn", 6)
     it = TL.to_litert(m, d.X_train[:100] * 2 - 1)
@@ -183,7 +183,7 @@ def test_builtin_kernels_conv_layers_use_double_rounding():
     """Without the XNNPACK delegate, LiteRT's int8 CONV_2D kernels requantize with gemmlowp's two
     roundings (docs/framework-semantics.md); their outputs equal ours with rounding="double"."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    from course_lib.frameworks import quiet_native_logs, tflite as TL
+    from course_lib.frameworks import quiet_native_logs, litert_bridge as TL
 
     m, d = _trained("cnn", 0)
     flat = TL.convert_int8(m, d.X_train[:100])

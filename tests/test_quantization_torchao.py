@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from course_lib import data, nn, ptq
+from course_lib.core import data, nn
+from course_lib.quantization import ptq
 
 
 def _mlp(seed):
@@ -17,7 +18,7 @@ def _mlp(seed):
 def test_dynamic_int8_equals_torchao_exactly(seed):
     """Int8DynamicActivationInt8WeightConfig: same int8 weights and scales, same run-time activation
     quantization, an exact int32 product, then the same float32 products in the same order."""
-    from course_lib.frameworks import torchao_quant as TA
+    from course_lib.frameworks import torchao_bridge as TA
 
     m, d = _mlp(seed)
     seq = TA.quantize_mlp(m, "dynamic")
@@ -34,7 +35,7 @@ def test_weight_only_int8_equals_torchao_to_float32_rounding():
     """Int8WeightOnlyConfig multiplies float32 activations by the int8 weights in a float32 matmul,
     whose summation order differs between torch and numpy's BLAS: each output of a 64- or 32-term sum
     may differ by a few float32 ulps, so we allow 1e-5 of the largest output (eps32 = 1.2e-7)."""
-    from course_lib.frameworks import torchao_quant as TA
+    from course_lib.frameworks import torchao_bridge as TA
 
     m, d = _mlp(2)
     a, b = TA.torchao_forward(TA.quantize_mlp(m, "weight_only"), d.X_test), ptq.dynamic_forward(m, d.X_test, True)

@@ -1,9 +1,9 @@
-"""Oracle tests: course_lib.schedules equals tfmot's PolynomialDecay and ConstantSparsity at every step."""
+"""Oracle tests: course_lib.pruning.schedules equals tfmot's PolynomialDecay and ConstantSparsity at every step."""
 import numpy as np
 import pytest
 
 import course_lib  # noqa: F401
-from course_lib.schedules import ConstantSparsity, PolynomialDecay
+from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay
 
 pytestmark = pytest.mark.tf
 

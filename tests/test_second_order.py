@@ -1,13 +1,13 @@
-"""course_lib.second_order: Hessians equal torch autograd, Woodbury equals a direct inverse,
+"""course_lib.pruning.second_order: Hessians equal torch autograd, Woodbury equals a direct inverse,
 OBS is exact on a quadratic loss, OBD and OBS agree when the Hessian is diagonal."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import second_order as so
+from course_lib.pruning import second_order as so
 from course_lib.frameworks import import_torch
-from course_lib.nn import MLP
+from course_lib.core.nn import MLP
 
 ACTS = ["tanh", "sigmoid", "relu"]
 
@@ -313,7 +313,7 @@ def test_validation_messages():
 
 
 def test_fit_lbfgs_reaches_a_minimum_and_keeps_frozen_entries():
-    from course_lib.nn import fit_lbfgs
+    from course_lib.core.nn import fit_lbfgs
     model, X, y = _problem([3, 4, 1], "tanh", "mse", n=30, seed=13)
     frozen = np.zeros(model.n_params, bool)
     frozen[[0, 5]] = True

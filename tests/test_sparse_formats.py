@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from course_lib.masks import granularity_mask, magnitude_mask, masked_update
-from course_lib.sparse_formats import (bitmask_bytes, csr_bytes, csr_matmul, csr_to_dense, dense_bytes,
-                                       from_bitmask, to_bitmask, to_csr)
+from course_lib.pruning.masks import granularity_mask, magnitude_mask, masked_update
+from course_lib.coding.sparse_formats import bitmask_bytes, csr_bytes, csr_matmul, csr_to_dense, dense_bytes, from_bitmask, to_bitmask, to_csr
 
 
 def _sparse(shape, density, seed):

@@ -1,4 +1,4 @@
-"""course_lib.trees: hand-computed values, reduced-error pruning against a brute-force Quinlan loop,
+"""course_lib.pruning.trees: hand-computed values, reduced-error pruning against a brute-force Quinlan loop,
 properties (hypothesis), and clear errors on bad input."""
 import numpy as np
 import pytest
@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_classification
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from course_lib.trees import (Tree, as_tree, collapse, cost_complexity_pruning_path, effective_alphas,
-                              majority_leaf_replacement, node_risks, prune_to_alpha, reduced_error_prune,
-                              tree_layout, weakest_link)
+from course_lib.pruning.trees import Tree, as_tree, collapse, cost_complexity_pruning_path, effective_alphas, majority_leaf_replacement, node_risks, prune_to_alpha, reduced_error_prune, tree_layout, weakest_link
 
 
 def _hand_tree():
@@ -169,7 +167,7 @@ def test_draw_tree_runs():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from course_lib.trees import draw_tree
+    from course_lib.pruning.trees import draw_tree
     fig, ax = plt.subplots()
     draw_tree(_hand_tree(), ax, highlight=[1], feature_names=["u", "v"])
     assert len(ax.texts) == 5

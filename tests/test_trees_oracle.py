@@ -1,4 +1,4 @@
-"""course_lib.trees equals scikit-learn 1.9.1 (sklearn/tree/_tree.pyx `_cost_complexity_prune`,
+"""course_lib.pruning.trees equals scikit-learn 1.9.1 (sklearn/tree/_tree.pyx `_cost_complexity_prune`,
 `ccp_pruning_path`, `_build_pruned_tree`): the path, and the tree a `ccp_alpha` fit keeps.
 
 Tolerance 1e-12 for path values (the issue's bar); the bookkeeping follows scikit-learn operation by
@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from course_lib.trees import cost_complexity_pruning_path, prune_to_alpha, weakest_link
+from course_lib.pruning.trees import cost_complexity_pruning_path, prune_to_alpha, weakest_link
 
 ARRAYS = ("children_left", "children_right", "feature", "threshold", "value", "impurity",
           "n_node_samples", "weighted_n_node_samples")

@@ -1,12 +1,12 @@
-"""course_lib.weight_sharing: k-means equals scikit-learn's Lloyd from the same start; centroid
+"""course_lib.coding.weight_sharing: k-means equals scikit-learn's Lloyd from the same start; centroid
 gradients equal torch autograd through a gather; tying after SGD equals SGD on the centroids with
 the averaged gradient; size accounting (Han et al. 2016, eq. 1)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib import nn
-from course_lib import weight_sharing as S
+from course_lib.core import nn
+from course_lib.coding import weight_sharing as S
 
 
 def _sparse_weights(seed, shape=(40, 50), keep=0.3):

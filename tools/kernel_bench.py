@@ -15,10 +15,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import course_lib  # noqa: E402,F401
-from course_lib import distillation as D  # noqa: E402
-from course_lib import quantization as Q  # noqa: E402
-from course_lib.masks import global_magnitude_masks, magnitude_mask  # noqa: E402
-from course_lib.measure import format_seconds  # noqa: E402
+from course_lib.distillation import kd as D# noqa: E402
+from course_lib.quantization import primitives as Q# noqa: E402
+from course_lib.pruning.masks import global_magnitude_masks, magnitude_mask# noqa: E402
+from course_lib.core.measure import format_seconds# noqa: E402
 
 N = 4_000_000
 

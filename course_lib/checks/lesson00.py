@@ -1,10 +1,10 @@
-"""Checkers for lesson 00 (measuring models). References come from course_lib.measure and .sparsity."""
+"""Checkers for lesson 00 (measuring models). References come from course_lib.core.measure and .sparsity."""
 import statistics
 
 import numpy as np
 
-from .. import measure
-from ..sparsity import density, sparsity
+from ..core import measure
+from ..pruning.sparsity import density, sparsity
 from ._core import Case, Mistake, allclose, exact, run_checks
 
 

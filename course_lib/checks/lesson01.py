@@ -1,7 +1,7 @@
-"""Checkers for lesson 01 (decision-tree pruning). References come from course_lib.trees."""
+"""Checkers for lesson 01 (decision-tree pruning). References come from course_lib.pruning.trees."""
 import numpy as np
 
-from .. import trees
+from ..pruning import trees
 from ._core import Case, Mistake, allclose, run_checks
 
 L = trees.LEAF

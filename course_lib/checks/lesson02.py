@@ -1,10 +1,10 @@
-"""Checkers for lesson 02 (sparsity and masks). References come from course_lib.masks and .sparse_formats."""
+"""Checkers for lesson 02 (sparsity and masks). References come from course_lib.pruning.masks and .sparse_formats."""
 import math
 
 import numpy as np
 
-from ..masks import magnitude_mask, masked_update, structured_mask
-from ..sparse_formats import to_csr
+from ..pruning.masks import magnitude_mask, masked_update, structured_mask
+from ..coding.sparse_formats import to_csr
 from ._core import Case, Mistake, allclose, exact, items, run_checks
 
 

@@ -1,7 +1,7 @@
-"""Checkers for lesson 03 (Optimal Brain Damage). References come from course_lib.second_order."""
+"""Checkers for lesson 03 (Optimal Brain Damage). References come from course_lib.pruning.second_order."""
 import numpy as np
 
-from .. import second_order as so
+from ..pruning import second_order as so
 from ._core import Case, Mistake, allclose, exact, run_checks
 
 

@@ -1,7 +1,7 @@
-"""Checkers for lesson 04 (Optimal Brain Surgeon). References come from course_lib.second_order."""
+"""Checkers for lesson 04 (Optimal Brain Surgeon). References come from course_lib.pruning.second_order."""
 import numpy as np
 
-from .. import second_order as so
+from ..pruning import second_order as so
 from ._core import Case, Mistake, allclose, run_checks
 
 

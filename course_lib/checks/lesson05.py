@@ -1,9 +1,10 @@
-"""Checkers for lesson 05 (magnitude pruning). References come from course_lib.prune."""
+"""Checkers for lesson 05 (magnitude pruning). References come from course_lib.pruning.prune."""
 import numpy as np
 
-from .. import prune
-from ..nn import MLP, train
+from ..pruning import prune
+from ..core.nn import MLP, train
 from ._core import Case, Mistake, allclose, exact, items, run_checks
+from ..core.ops import conv_output_size, im2col_indices
 
 
 class ModelChanged(Exception):
@@ -144,7 +145,6 @@ def check_most_sensitive_layer(fn, curves):
 
 # ----------------------------------------------------------------------------- the conv part
 def _out_shape(h, w, k, stride, padding):
-    from ..layers import conv_output_size
     return conv_output_size(h, k, stride, padding), conv_output_size(w, k, stride, padding)
 
 
@@ -164,7 +164,6 @@ def check_conv_output_shape(fn):
 
 
 def _index_map(h, w, k, stride, padding):
-    from ..layers import im2col_indices
     _, row, col = im2col_indices(1, h, w, k, k, stride, padding)
     return row, col
 

@@ -1,6 +1,6 @@
-"""Checkers for lesson 06 (gradual pruning). References come from course_lib.schedules and .prune."""
-from .. import prune
-from ..schedules import ConstantSparsity, PolynomialDecay
+"""Checkers for lesson 06 (gradual pruning). References come from course_lib.pruning.schedules and .prune."""
+from ..pruning import prune
+from ..pruning.schedules import ConstantSparsity, PolynomialDecay
 from ._core import Case, Mistake, allclose, exact, run_checks
 
 
@@ -60,7 +60,7 @@ def reached_sparsity(schedule, n_steps):
 
 def check_reached_sparsity(fn):
     """Exercise 6.4: the sparsity a run really reaches when it stops before the schedule ends."""
-    hint = ("find the steps t in 1..n_steps where schedule.should_prune(t) (course_lib.prune.update_steps), "
+    hint = ("find the steps t in 1..n_steps where schedule.should_prune(t) (course_lib.pruning.prune.update_steps), "
             "take the LAST one, and return schedule.sparsity(t) there; 0.0 if there is no update at all")
     cases = [Case("the tutorial's run: 1,600 steps of a schedule ending at step 5,000",
                   (PolynomialDecay(0.0, 0.75, begin_step=1000, end_step=5000, frequency=100), 1600), hint=hint),

@@ -1,13 +1,13 @@
-"""Checkers for lesson 07 (quantization basics). References come from course_lib.quantization and
-course_lib.observers.
+"""Checkers for lesson 07 (quantization basics). References come from course_lib.quantization.primitives and
+course_lib.quantization.observers.
 
 The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson07.py uses
 the same functions as mutants.
 """
 import numpy as np
 
-from .. import quantization as Q
-from ..observers import MSEObserver
+from ..quantization import primitives as Q
+from ..quantization.observers import MSEObserver
 from ._core import Case, Mistake, allclose, run_checks
 
 

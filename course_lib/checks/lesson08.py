@@ -1,11 +1,11 @@
-"""Checkers for lesson 08 (post-training quantization). References come from course_lib.quantization
-and course_lib.ptq; the wrong answers below are the known mistakes the verdicts name, and
+"""Checkers for lesson 08 (post-training quantization). References come from course_lib.quantization.primitives
+and course_lib.quantization.ptq; the wrong answers below are the known mistakes the verdicts name, and
 tests/test_checks_lesson08.py uses the same functions as mutants.
 """
 import numpy as np
 
-from .. import ptq
-from .. import quantization as Q
+from ..quantization import ptq
+from ..quantization import primitives as Q
 from ._core import Case, Mistake, allclose, exact, run_checks
 
 

@@ -1,11 +1,11 @@
-"""Checkers for lesson 09 (quantization-aware training). References come from course_lib.qat.
+"""Checkers for lesson 09 (quantization-aware training). References come from course_lib.quantization.qat.
 
 The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson09.py uses
 the same functions as mutants.
 """
 import numpy as np
 
-from .. import qat
+from ..quantization import qat
 from ._core import Case, Mistake, allclose, items, run_checks
 
 

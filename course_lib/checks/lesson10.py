@@ -1,11 +1,11 @@
-"""Checkers for lesson 10 (knowledge distillation). References come from course_lib.distillation.
+"""Checkers for lesson 10 (knowledge distillation). References come from course_lib.distillation.kd.
 
 The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson10.py uses
 the same functions as mutants.
 """
 import numpy as np
 
-from .. import distillation as D
+from ..distillation import kd as D
 from ._core import Case, Mistake, allclose, run_checks
 
 

@@ -1,5 +1,5 @@
-"""Checkers for lesson 11 (the capstone: Deep Compression). References come from course_lib.entropy_coding
-and course_lib.weight_sharing.
+"""Checkers for lesson 11 (the capstone: Deep Compression). References come from course_lib.coding.entropy_coding
+and course_lib.coding.weight_sharing.
 
 The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson11.py uses
 the same functions as mutants.
@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from .. import entropy_coding as E
-from .. import weight_sharing as S
+from ..coding import entropy_coding as E
+from ..coding import weight_sharing as S
 from ._core import Case, Mistake, allclose, exact, run_checks
 
 

@@ -1,8 +1,8 @@
-"""Bridge to torch.nn.utils.prune: the course's MLP as a torch model, its masks back as numpy.
+"""Bridge to torch.nn.utils.prune: torch's masks back as numpy, and torch pruning driven by a course schedule.
 
-    seq = to_torch(model)                       # nn.Sequential of Linear + activation, same weights
+    seq = to_torch(model)
     prune.l1_unstructured(seq[0], "weight", amount=0.5)
-    masks = torch_masks(seq)                    # list of bool arrays shaped like course_lib's W (out, in)
+    masks = torch_masks(seq)       # list of bool arrays shaped like course_lib's W (out, in)
 
 `gradual_train` drives torch's pruning from a course_lib schedule during a training loop, and records,
 at every mask update, whether torch's new mask equals course_lib's on the same weights.
@@ -10,65 +10,9 @@ at every mask update, whether torch's new mask equals course_lib's on the same w
 import numpy as np
 
 from ._imports import import_torch
-from .. import _validate as v
-from ..masks import magnitude_mask
-
-_ACT = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
-
-
-def to_torch(model, dtype="float64"):
-    """Return an nn.Sequential with the weights, biases and layers of a course_lib MLP or conv Sequential.
-
-    Masks are NOT copied (apply torch's own pruning to the result); pass the weights you want pruned.
-    Both sides use NCHW and (out, in, k_h, k_w) kernels, so weights copy unchanged.
-    """
-    torch = import_torch()
-    v.choice(dtype, "dtype", {"float32", "float64"})
-    if hasattr(model, "layers"):
-        return _sequential_to_torch(model, getattr(torch, dtype))
-    layers = []
-    for w, b, act in zip(model.effective_weights(), model.b, model.acts):
-        lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=getattr(torch, dtype))
-        with torch.no_grad():
-            lin.weight.copy_(torch.tensor(w))
-            lin.bias.copy_(torch.tensor(b))
-        layers.append(lin)
-        if act != "identity":
-            layers.append(getattr(torch.nn, _ACT[act])())
-    return torch.nn.Sequential(*layers)
-
-
-def _sequential_to_torch(model, dtype):
-    torch = import_torch()
-    from ..layers import Activation, AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, Reshape
-
-    out, i, W = [], 0, model.effective_weights()
-    for layer in model.layers:
-        if isinstance(layer, Reshape):
-            out.append(torch.nn.Unflatten(1, layer.shape))
-        elif isinstance(layer, (Conv2d, Dense)):
-            mod = (torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.k, layer.stride, layer.padding, dtype=dtype)
-                   if isinstance(layer, Conv2d) else torch.nn.Linear(layer.n_in, layer.n_out, dtype=dtype))
-            with torch.no_grad():
-                mod.weight.copy_(torch.tensor(W[i]))
-                mod.bias.copy_(torch.tensor(model.b[i]))
-            out.append(mod)
-            i += 1
-        elif isinstance(layer, MaxPool2d):
-            out.append(torch.nn.MaxPool2d(layer.k, layer.stride))
-        elif isinstance(layer, AvgPool2d):
-            out.append(torch.nn.AvgPool2d(layer.k, layer.stride))
-        elif isinstance(layer, Flatten):
-            out.append(torch.nn.Flatten())
-        elif isinstance(layer, Activation) and layer.name != "identity":
-            out.append(getattr(torch.nn, _ACT[layer.name])())
-    return torch.nn.Sequential(*out)
-
-
-def linears(seq):
-    """Return the nn.Linear modules of a Sequential, in order."""
-    torch = import_torch()
-    return [m for m in seq if isinstance(m, torch.nn.Linear)]
+from .torch_bridge import linears, torch_weights
+from ..core import validation as v
+from ..pruning.masks import magnitude_mask
 
 
 def torch_masks(seq):
@@ -77,19 +21,6 @@ def torch_masks(seq):
     for lin in linears(seq):
         m = getattr(lin, "weight_mask", None)
         out.append(np.ones(tuple(lin.weight.shape), bool) if m is None else m.detach().numpy().astype(bool))
-    return out
-
-
-def torch_weights(seq):
-    """Return each Linear's effective weight, weight_orig * weight_mask when pruned, as numpy.
-
-    (The attribute `weight` of a pruned module is refreshed only by the forward pre-hook, so after an
-    optimiser step it is stale; orig * mask is always current.)
-    """
-    out = []
-    for lin in linears(seq):
-        w = lin.weight_orig * lin.weight_mask if hasattr(lin, "weight_orig") else lin.weight
-        out.append(w.detach().numpy().copy())
     return out
 
 
@@ -145,3 +76,4 @@ def gradual_train(seq, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum=0
             loss.backward()
             opt.step()
     return history
+

@@ -1,0 +1,75 @@
+"""The course's data: small, bundled or generated, never downloaded.
+
+- `load_digits_split()`: scikit-learn's 8x8 digits (1,797 images, bundled with scikit-learn), pixels
+  scaled to [0, 1], with a FIXED train/val/test split whose indices live in data/digits_split.json
+  (regenerate with `python data/make_data.py`). Installed without the source checkout (a plain
+  `pip install .`), the same split is recomputed by `digits_split_indices()`: a test checks that the
+  two are identical.
+- `make_regression_task()`: a scaled-down version of a tfmot tutorial's make_regression MLP experiment
+  (lesson 06; the tutorial used 10,000 x 1,000 features; we default to 2,000 x 100).
+"""
+import json
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+from . import validation as v
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+Split = namedtuple("Split", "X_train y_train X_val y_val X_test y_test")
+
+
+def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
+    """Draw a stratified train/val/test split of the 1,797 digits (used to write the data file)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    fractions = [v.real(f, "fractions", low=0.0, low_inclusive=False) for f in fractions]
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
+    y = load_digits().target
+    idx = np.arange(len(y))
+    train, rest = train_test_split(idx, train_size=fractions[0], stratify=y, random_state=seed)
+    val_share = fractions[1] / (fractions[1] + fractions[2])
+    val, test = train_test_split(rest, train_size=val_share, stratify=y[rest], random_state=seed)
+    return {"train": sorted(map(int, train)), "val": sorted(map(int, val)), "test": sorted(map(int, test))}
+
+
+def load_digits_split(flatten=True, dtype=np.float32):
+    """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
+    from sklearn.datasets import load_digits
+
+    try:
+        ok = np.dtype(dtype).kind == "f"
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"dtype must be a float dtype (e.g. np.float32), got {dtype!r}")
+    d = load_digits()
+    X = (d.data / 16.0).astype(dtype)
+    if not flatten:
+        X = X.reshape(-1, 8, 8)
+    path = DATA_DIR / "digits_split.json"
+    idx = json.loads(path.read_text()) if path.exists() else digits_split_indices(seed=0)
+    parts = [(X[idx[k]], d.target[idx[k]].astype(np.int64)) for k in ("train", "val", "test")]
+    return Split(*(a for pair in parts for a in pair))
+
+
+def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise=3.0, seed=0):
+    """Generate the tutorial's make_regression task, scaled as it did: x / max|x| per feature,
+    y / max|y|; split 80/20 with random_state=42. Returns (X_train, y_train, X_val, y_val) float32."""
+    from sklearn.datasets import make_regression
+    from sklearn.model_selection import train_test_split
+
+    n_samples = v.integer(n_samples, "n_samples", minimum=10)
+    n_features = v.integer(n_features, "n_features", minimum=1)
+    n_informative = v.integer(n_informative, "n_informative", minimum=0)
+    if n_informative > n_features:
+        raise ValueError(f"n_informative must be <= n_features={n_features}, got {n_informative}")
+    x, y = make_regression(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+                           noise=noise, random_state=seed)
+    x = x / np.abs(x).max(axis=0)
+    y = y / np.abs(y).max()
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=42)
+    return tuple(a.astype(np.float32) for a in (x_tr, y_tr, x_va, y_va))

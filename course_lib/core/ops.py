@@ -1,0 +1,48 @@
+"""Array kernels shared by the float layers and the integer kernels: output sizes, im2col, col2im.
+
+One home for the index arithmetic of a convolution, so `layers` (float) and `quantization.primitives`
+(int8) run the same patches. Layout NCHW, kernels (out_channels, in_channels, k_h, k_w), as torch.
+"""
+import numpy as np
+
+from . import validation as v
+
+
+def conv_output_size(n, k, stride=1, padding=0):
+    """Return the output length of a convolution: floor((n + 2 padding - k) / stride) + 1."""
+    n, k = v.integer(n, "n", minimum=1), v.integer(k, "k", minimum=1)
+    stride, padding = v.integer(stride, "stride", minimum=1), v.integer(padding, "padding", minimum=0)
+    if n + 2 * padding < k:
+        raise ValueError(f"k must be <= n + 2 padding = {n + 2 * padding}, got {k}")
+    return (n + 2 * padding - k) // stride + 1
+
+
+def im2col_indices(c, h, w, k_h, k_w, stride=1, padding=0):
+    """Return index arrays (ch, row, col), each (c k_h k_w, h_out w_out), into the PADDED input.
+
+    Column l of the patch matrix holds the input values under the kernel at output position l
+    (row-major over the output); its rows run over (channel, kernel row, kernel column).
+    """
+    h_out, w_out = conv_output_size(h, k_h, stride, padding), conv_output_size(w, k_w, stride, padding)
+    ch = np.repeat(np.arange(c), k_h * k_w)[:, None]
+    row = (np.tile(np.repeat(np.arange(k_h), k_w), c)[:, None] + stride * np.repeat(np.arange(h_out), w_out)[None])
+    col = (np.tile(np.arange(k_w), k_h * c)[:, None] + stride * np.tile(np.arange(w_out), h_out)[None])
+    return ch, row, col
+
+
+def im2col(x, k_h, k_w, stride=1, padding=0):
+    """Return the patch matrices of a batch x (n, c, h, w): shape (n, c k_h k_w, h_out w_out)."""
+    n, c, h, w = x.shape
+    ch, row, col = im2col_indices(c, h, w, k_h, k_w, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    return xp[:, ch, row, col]
+
+
+def col2im(cols, x_shape, k_h, k_w, stride=1, padding=0):
+    """Return the gradient w.r.t. x from one w.r.t. its patches: overlapping patches add up."""
+    n, c, h, w = x_shape
+    ch, row, col = im2col_indices(c, h, w, k_h, k_w, stride, padding)
+    dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
+    np.add.at(dxp, (slice(None), ch, row, col), cols)
+    return dxp[:, :, padding:padding + h, padding:padding + w]
+

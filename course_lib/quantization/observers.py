@@ -1,0 +1,150 @@
+"""Observers: watch calibration data, then choose a quantization range (and so scale and zero point).
+
+Each observer has `observe(x)` (call it on every calibration batch) and `qparams()` ->
+(scale, zero_point), computed by `quantization.qparams` from the range it chose:
+- MinMaxObserver: the smallest and largest value seen (torch's MinMaxObserver; per channel with axis);
+- MovingAverageObserver: an exponential moving average of each batch's min and max
+  (x += c (batch - x), c = 0.01, the first batch initialises; torch's MovingAverageMinMaxObserver);
+- PercentileObserver: the p-th and (100 - p)-th percentiles, so rare outliers do not stretch the range;
+- MSEObserver: the clipping range that minimises the mean squared quantization error over a grid;
+- KLObserver: the clipping threshold that minimises KL(P || Q) between the histogram of |x| and its
+  quantized version (the "entropy" calibration of NVIDIA's TensorRT, Migacz 2017, "8-bit Inference with
+  TensorRT", GTC).
+"""
+import numpy as np
+
+from ..core import validation as v
+from .primitives import fake_quantize, q_range, qparams
+
+
+class MinMaxObserver:
+    """Track the minimum and maximum of everything observed (per channel along `axis` if given)."""
+
+    def __init__(self, bits=8, symmetric=False, signed=True, narrow_range=False, axis=None):
+        self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, narrow_range=narrow_range)
+        q_range(bits, signed, narrow_range)  # validates bits
+        self.axis, self.x_min, self.x_max = axis, None, None
+
+    def _batch_range(self, x):
+        x = v.as_array(x, "x").astype(np.float32)
+        if self.axis is None:
+            return x.min(), x.max()
+        ax = v.axis(self.axis, x.ndim)
+        flat = np.moveaxis(x, ax, 0).reshape(x.shape[ax], -1)
+        return flat.min(axis=1), flat.max(axis=1)
+
+    def observe(self, x):
+        """Update the range with a batch x; return x unchanged (so it can sit in a forward pass)."""
+        lo, hi = self._batch_range(x)
+        self.x_min = lo if self.x_min is None else np.minimum(self.x_min, lo)
+        self.x_max = hi if self.x_max is None else np.maximum(self.x_max, hi)
+        return x
+
+    def range(self):
+        """Return (x_min, x_max) of the range this observer chose."""
+        if self.x_min is None:
+            raise RuntimeError("observe at least one batch before asking for the range")
+        return self.x_min, self.x_max
+
+    def qparams(self):
+        """Return (scale, zero_point) for the chosen range (quantization.qparams)."""
+        return qparams(*self.range(), **self.kw)
+
+
+class MovingAverageObserver(MinMaxObserver):
+    """Average each batch's min and max: x <- x + c (batch - x); the first batch sets x (torch's rule)."""
+
+    def __init__(self, averaging_constant=0.01, **kw):
+        super().__init__(**kw)
+        self.c = v.real(averaging_constant, "averaging_constant", low=0.0, high=1.0, low_inclusive=False)
+
+    def observe(self, x):
+        lo, hi = self._batch_range(x)
+        if self.x_min is None:
+            self.x_min, self.x_max = lo, hi
+        else:
+            self.x_min = self.x_min + np.float32(self.c) * (lo - self.x_min)
+            self.x_max = self.x_max + np.float32(self.c) * (hi - self.x_max)
+        return x
+
+
+class _Collecting(MinMaxObserver):
+    """An observer that keeps the observed values (per tensor) to choose its range at the end."""
+
+    def observe(self, x):
+        x = v.as_array(x, "x").astype(np.float32).reshape(-1)
+        self.values = x if getattr(self, "values", None) is None else np.concatenate([self.values, x])
+        return super().observe(x)
+
+
+class PercentileObserver(_Collecting):
+    """Clip to the [100 - p, p] percentiles of the observed values (linear interpolation)."""
+
+    def __init__(self, percentile=99.99, **kw):
+        super().__init__(**kw)
+        self.p = v.real(percentile, "percentile", low=50.0, high=100.0)
+
+    def range(self):
+        super().range()
+        return tuple(np.float32(q) for q in np.percentile(self.values, [100.0 - self.p, self.p]))
+
+
+class MSEObserver(_Collecting):
+    """Choose the range f * [x_min, x_max], f on a grid in (0, 1], with the least mean squared error
+    between the values and their fake-quantized copies: clipping error against rounding error."""
+
+    def __init__(self, grid=100, **kw):
+        super().__init__(**kw)
+        self.grid = v.integer(grid, "grid", minimum=1)
+
+    def mse(self, x_min, x_max):
+        """Return mean((fake_quantize(x) - x)^2) over the observed values for the range [x_min, x_max]."""
+        scale, zp = qparams(x_min, x_max, **self.kw)
+        q_min, q_max = q_range(self.kw["bits"], self.kw["signed"], self.kw["narrow_range"])
+        return float(np.mean((fake_quantize(self.values, scale, zp, q_min, q_max) - self.values) ** 2))
+
+    def range(self):
+        lo, hi = super().range()
+        fs = np.arange(1, self.grid + 1) / self.grid
+        errors = [self.mse(f * lo, f * hi) for f in fs]
+        best = fs[int(np.argmin(errors))]  # ties: the smallest f (the first)
+        return np.float32(best * lo), np.float32(best * hi)
+
+
+class KLObserver(_Collecting):
+    """Choose a symmetric threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail
+    added to the last bin), Q = the histogram below t (without the tail) merged into 2^(bits-1) levels
+    and spread back over the non-empty bins.
+    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU)."""
+
+    def __init__(self, bins=512, **kw):
+        kw.setdefault("symmetric", True)
+        super().__init__(**kw)
+        self.bins = v.integer(bins, "bins", minimum=2 ** (self.kw["bits"] - 1))
+
+    def kl(self, hist, i, levels):
+        """Return KL(P || Q) for the threshold at bin edge i (the formula in the class docstring)."""
+        p = hist[:i].astype(float)
+        p[-1] += hist[i:].sum()                  # P keeps the clipped tail in its last bin ...
+        starts = np.unique(np.linspace(0, i, levels + 1).astype(int)[:-1])   # `levels` runs of bins
+        used = hist[:i] > 0
+        # ... Q is built from the histogram WITHOUT the tail (as TensorRT and MXNet's calibration), so
+        # clipping is penalised; merging P itself would give Q = P, KL = 0, at i = levels
+        mass = np.add.reduceat(hist[:i].astype(float), starts)
+        count = np.add.reduceat(used.astype(float), starts)
+        q = np.repeat(mass / np.maximum(count, 1.0), np.diff(np.append(starts, i))) * used
+        mask = p > 0
+        p, q = p / p.sum(), q / q.sum()
+        return float(np.sum(p[mask] * np.log(p[mask] / np.maximum(q[mask], 1e-12))))
+
+    def range(self):
+        super().range()
+        a = np.abs(self.values)
+        if a.max() == 0:
+            return np.float32(0.0), np.float32(0.0)
+        hist, edges = np.histogram(a, bins=self.bins, range=(0.0, float(a.max())))
+        levels = 2 ** (self.kw["bits"] - 1)
+        candidates = range(levels, self.bins + 1)
+        i = min(candidates, key=lambda j: (self.kl(hist, j, levels), j))
+        t = np.float32(edges[i])
+        return (np.float32(0.0) if self.x_min >= 0 else -t), t  # non-negative data (after a ReLU): [0, t]

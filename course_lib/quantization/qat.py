@@ -1,0 +1,272 @@
+"""Quantization-aware training from scratch: fake quantization with a straight-through backward pass,
+learned step sizes (LSQ), batch-norm folding, and fake-quantized numpy networks trained by `nn.train`.
+
+Rounding has a zero derivative almost everywhere, so a network that rounds in its forward pass learns
+nothing by plain back-propagation. The straight-through estimator (STE; Bengio, Leonard & Courville
+2013, "Estimating or Propagating Gradients Through Stochastic Neurons", arXiv:1308.3432) treats the
+rounding as the identity in the backward pass and keeps only the clamp:
+
+    forward:  x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) * scale
+    backward: dL/dx = dL/dx_hat * mask
+
+The frameworks disagree on where the mask ends (docs/framework-semantics.md):
+- torch (fake_quantize_per_tensor_affine, FakeQuantize): in the INTEGER domain,
+  mask = q_min <= round(x / scale) + zero_point <= q_max, so x up to half a step outside passes;
+- TensorFlow (fake_quant_with_min_max_vars): in the REAL domain, nudged_min <= x <= nudged_max,
+  and the range itself gets the gradient of what fell outside it.
+Notation as everywhere in the course: the scale is a divisor, q = round(x / scale) + zero_point.
+"""
+import numpy as np
+
+from ..core import validation as v
+from .observers import MinMaxObserver, MovingAverageObserver
+from .primitives import RULES, _bits, dequantize, fake_quantize, q_range, quantize
+
+_WIDE = 2 ** 62  # a clamp range no rounded value reaches: quantize() then returns the unclamped q
+
+
+# --------------------------------------------------------------------------- the straight-through estimator
+def _unclamped(x, scale, zero_point, q_min, q_max, axis, rule):
+    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
+    if q_min >= q_max:
+        raise ValueError(f"q_min must be < q_max, got q_min={q_min}, q_max={q_max}")
+    return quantize(x, scale, zero_point, -_WIDE, _WIDE, axis, rule), q_min, q_max
+
+
+def ste_mask(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
+    """Return torch's STE mask: True where q_min <= round(x / scale) + zero_point <= q_max (before the clamp).
+
+    The integer-domain test of torch's fake_quantize_*_affine_cachemask kernels; rule as in
+    `quantization.quantize` ("torch" = float32 x * (1 / scale), bit for bit).
+    """
+    q, q_min, q_max = _unclamped(x, scale, zero_point, q_min, q_max, axis, rule)
+    return (q >= q_min) & (q <= q_max)
+
+
+def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
+    """Return (x_hat, mask): x fake-quantized and its STE mask; the backward pass is dL/dx = dL/dx_hat * mask.
+
+    x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) scale  (Jacob et al. 2018, sec. 3;
+    the gradient is torch's fake_quantize_per_tensor_affine_cachemask_backward: dY * mask).
+    """
+    q, q_min, q_max = _unclamped(x, scale, zero_point, q_min, q_max, axis, rule)
+    mask = (q >= q_min) & (q <= q_max)
+    if rule != "course":  # the framework's float32 dequantization, bit for bit
+        return fake_quantize(x, scale, zero_point, q_min, q_max, axis, rule), mask
+    return dequantize(np.clip(q, q_min, q_max), scale, zero_point, axis), mask
+
+
+def nudged_range(x_min, x_max, bits=8, narrow_range=False):
+    """Return TensorFlow's (nudged_min, nudged_max, scale): the range moved so that 0 is a grid point.
+
+    scale = (x_max - x_min) / (q_max - q_min), zero_point = round(q_min - x_min / scale) clamped,
+    nudged_min = (q_min - zero_point) scale, nudged_max = (q_max - zero_point) scale, in float32
+    (Nudge in tensorflow/core/kernels/fake_quant_ops_functor.h; the same as quantization.fake_quant_with_min_max).
+    """
+    lo, hi = (np.float32(v.real(a, n)) for a, n in ((x_min, "x_min"), (x_max, "x_max")))
+    if lo >= hi:
+        raise ValueError(f"x_min must be < x_max, got {lo} and {hi}")
+    bits = _bits(bits)
+    q_min, q_max = np.float32(1 if narrow_range else 0), np.float32(2 ** bits - 1)
+    scale = (hi - lo) / (q_max - q_min)
+    zp_from_min = q_min - lo / scale
+    zp = q_min if zp_from_min < q_min else q_max if zp_from_min > q_max else np.float32(np.floor(zp_from_min + np.float32(0.5)))
+    return (q_min - zp) * scale, (q_max - zp) * scale, scale
+
+
+def fake_quant_with_min_max_grad(dy, x, x_min, x_max, bits=8, narrow_range=False):
+    """Return (dx, dx_min, dx_max), the gradients of TensorFlow's fake_quant_with_min_max_vars.
+
+    dx = dy * [nudged_min <= x <= nudged_max]   (the REAL-domain STE)
+    dx_min = sum(dy * [x < nudged_min]),  dx_max = sum(dy * [x > nudged_max])
+    (FakeQuantWithMinMaxVarsGradientFunctor; a range of exactly [0, 0] passes dy to x and 0 to the range.)
+    """
+    x = v.as_array(x, "x").astype(np.float32)
+    dy = v.as_array(dy, "dy").astype(np.float32)
+    if dy.shape != x.shape:
+        raise ValueError(f"dy must have the shape of x {x.shape}, got {dy.shape}")
+    if float(x_min) == 0.0 and float(x_max) == 0.0:
+        return dy.copy(), np.float32(0.0), np.float32(0.0)
+    n_min, n_max, _ = nudged_range(x_min, x_max, bits, narrow_range)
+    below, above = x < n_min, x > n_max
+    return dy * ~(below | above), dy[below].sum(dtype=np.float32), dy[above].sum(dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- LSQ: a learned step size
+def lsq_grad_scale(n, Q_P):
+    """Return LSQ's gradient scale g = 1 / sqrt(N Q_P) (Esser et al. 2020, sec. 2.2), N = number of weights
+    (or of activations per layer and sample) and Q_P the largest positive level."""
+    n, Q_P = v.integer(n, "n", minimum=1), v.integer(Q_P, "Q_P", minimum=1)
+    return 1.0 / np.sqrt(n * Q_P)
+
+
+def lsq_init_step(w, Q_P):
+    """Return LSQ's initial step size s_0 = 2 mean(|w|) / sqrt(Q_P) (Esser et al. 2020, sec. 2.1)."""
+    w = v.as_array(w, "w")
+    return 2.0 * float(np.mean(np.abs(w))) / np.sqrt(v.integer(Q_P, "Q_P", minimum=1))
+
+
+def _lsq_args(v_, s, Q_N, Q_P):
+    v_ = v.as_array(v_, "v").astype(float)
+    s = v.real(s, "s", low=0.0, low_inclusive=False)
+    return v_, s, v.integer(Q_N, "Q_N", minimum=0), v.integer(Q_P, "Q_P", minimum=1)
+
+
+def lsq_quantize(v_, s, Q_N, Q_P):
+    """Return v_hat = round(clip(v / s, -Q_N, Q_P)) s (Esser et al. 2020, eqs. 1-2; round half to even)."""
+    v_, s, Q_N, Q_P = _lsq_args(v_, s, Q_N, Q_P)
+    return np.rint(np.clip(v_ / s, -Q_N, Q_P)) * s
+
+
+def lsq_grads(dy, v_, s, Q_N, Q_P, g=1.0):
+    """Return (dv, ds) of L through v_hat = lsq_quantize(v, s): the STE for v and LSQ's step-size gradient.
+
+    dv = dy * [-Q_N < v / s < Q_P]                                       (Esser et al. 2020, sec. 2: the STE)
+    ds = g * sum(dy * d v_hat / d s),  d v_hat / d s = -v / s + round(v / s) inside,
+         -Q_N if v / s <= -Q_N, Q_P if v / s >= Q_P                      (eq. 3; g from lsq_grad_scale)
+    """
+    v_, s, Q_N, Q_P = _lsq_args(v_, s, Q_N, Q_P)
+    dy = v.as_array(dy, "dy").astype(float)
+    if dy.shape != v_.shape:
+        raise ValueError(f"dy must have the shape of v {v_.shape}, got {dy.shape}")
+    r = v_ / s
+    low, high = r <= -Q_N, r >= Q_P
+    dvhat_ds = np.where(low, -Q_N, np.where(high, Q_P, np.rint(r) - r))
+    return dy * ~(low | high), float(v.real(g, "g", low=0.0)) * float(np.sum(dy * dvhat_ds))
+
+
+# --------------------------------------------------------------------------- batch-norm folding
+def batch_norm(x, gamma, beta, mean, var, eps=1e-5, axis=1):
+    """Return gamma (x - mean) / sqrt(var + eps) + beta along `axis` (Ioffe & Szegedy 2015, Alg. 2; inference)."""
+    x = v.as_array(x, "x").astype(float)
+    ax = v.axis(axis, x.ndim)
+    shape = [1] * x.ndim
+    shape[ax] = -1
+    p = [_channel_vector(a, n, x.shape[ax]).reshape(shape) for a, n in
+         ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var"))]
+    return p[0] * (x - p[2]) / np.sqrt(p[3] + v.real(eps, "eps", low=0.0, low_inclusive=False)) + p[1]
+
+
+def _channel_vector(a, name, n):
+    a = v.as_array(a, name).astype(float)
+    if a.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) (one entry per channel), got {a.shape}")
+    return a
+
+
+def fold_batch_norm(W, b, gamma, beta, mean, var, eps=1e-5):
+    """Return (W_fold, b_fold): a conv or dense layer followed by batch norm, as ONE layer.
+
+    W_fold = gamma W / sqrt(var + eps) (per output channel, axis 0),
+    b_fold = beta + (b - mean) gamma / sqrt(var + eps)     (Jacob et al. 2018, sec. 3.2; b = None means 0)
+    """
+    W = v.as_array(W, "W").astype(float)
+    n = W.shape[0]
+    b = np.zeros(n) if b is None else _channel_vector(b, "b", n)
+    gamma, beta, mean, var = (_channel_vector(a, nm, n) for a, nm in
+                              ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var")))
+    if np.any(var < 0):
+        raise ValueError("var must be >= 0 (a variance)")
+    k = gamma / np.sqrt(var + v.real(eps, "eps", low=0.0, low_inclusive=False))
+    return W * k.reshape((-1,) + (1,) * (W.ndim - 1)), beta + (b - mean) * k
+
+
+# --------------------------------------------------------------------------- fake-quantized numpy networks
+class FakeQuant:
+    """A fake quantizer for one tensor: an observer chooses the range, q(x, observe) -> (x_hat, mask).
+
+    Weights: symmetric, signed, narrow range (int8: [-127, 127], as TFLite's weights), min/max of the
+    current tensor (per tensor, or per output channel with axis=0). The narrow range puts the largest
+    |w| ON a level (|w| / scale = q_max); torch's full-range symmetric scale puts it on a half (127.5), where
+    the last bits of |w| decide its rounding and its gradient. Activations: affine, unsigned, a moving
+    average of each batch's min and max (c = 0.01, the first batch sets it: torch's MovingAverageMinMaxObserver). The observer updates only when `observe`
+    is True (training and calibration passes); evaluation passes use the range as it stands.
+    rule: how to round, as in `quantization.quantize` ("torch" = torch's float32 fake quant, bit for bit).
+    """
+
+    def __init__(self, bits=8, symmetric=True, signed=True, narrow_range=False, axis=None, averaging_constant=None,
+                 rule="course"):
+        self.bits, self.axis, self.c, self.rule = _bits(bits), axis, averaging_constant, rule
+        self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, narrow_range=narrow_range, axis=axis)
+        self.q_min, self.q_max = q_range(bits, signed, narrow_range)
+        self.observer = None
+        self._new_observer()
+
+    def _new_observer(self):
+        if self.c is None:
+            self.observer = MinMaxObserver(**self.kw)
+        else:
+            self.observer = MovingAverageObserver(averaging_constant=self.c, **self.kw)
+
+    def __call__(self, x, observe=True):
+        if self.c is None and observe:
+            self._new_observer()  # min/max of the CURRENT tensor, not of its history
+        if observe or self.observer.x_min is None:
+            self.observer.observe(x)
+        scale, zp = self.observer.qparams()
+        return fake_quantize_ste(x, scale, zp, self.q_min, self.q_max, self.axis, self.rule)
+
+    def __repr__(self):
+        return f"FakeQuant({self.kw})"
+
+
+def _per_layer(value, n, name):
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must have one entry per layer ({n}), got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course"):
+    """Fake-quantize `model`'s weights (w_bits) and the input of every layer (a_bits), in place; return model.
+
+    w_bits, a_bits: an int for all layers, or one per parametrised layer (None = leave it in float).
+    Weights: symmetric signed narrow-range (2 bits: ternary {-s, 0, s}), per tensor or per output channel;
+    activations: affine unsigned with a moving-average range. Train it with `nn.train` (QAT) or only calibrate it (PTQ, `calibrate`).
+    rule: the rounding rule of `quantization.quantize` ("torch" matches torch's fake quant bit for bit).
+    """
+    v.choice(rule, "rule", RULES)
+    n = len(model.W)
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
+    w_bits, a_bits = _per_layer(w_bits, n, "w_bits"), _per_layer(a_bits, n, "a_bits")
+    weights = [None if b is None else FakeQuant(b, symmetric=True, signed=True, narrow_range=True, axis=0 if per_channel else None, rule=rule)
+               for b in w_bits]
+    inputs = [None if b is None else FakeQuant(b, symmetric=False, signed=False, averaging_constant=0.01, rule=rule)
+              for b in a_bits]
+    model.set_fake_quant(weights, inputs)
+    return model
+
+
+def calibrate(model, X):
+    """Let every activation observer see the batch X once (a forward pass with keep=True); return model."""
+    model.forward(v.as_array(X, "X"), keep=True)
+    return model
+
+
+# --------------------------------------------------------------------------- mixed precision
+def allocate_bits(n_weights, drops, choices, budget):
+    """Return one bit width per layer: a greedy knapsack over a per-layer sensitivity table.
+
+    drops[l][j]: the accuracy lost when ONLY layer l is quantized to choices[j] bits (a sensitivity
+    analysis). Every layer starts at the fewest bits; then, while sum_l n_l b_l <= budget, the layer whose
+    next width buys the most accuracy per extra bit moves up (ties: the lower layer index).
+    """
+    n = [v.integer(k, "n_weights", minimum=1) for k in n_weights]
+    choices = sorted(v.integer(b, "choices", minimum=2) for b in choices)
+    drops = v.as_array(drops, "drops").astype(float)
+    if drops.shape != (len(n), len(choices)):
+        raise ValueError(f"drops must have shape ({len(n)}, {len(choices)}) (layers, choices), got {drops.shape}")
+    budget = v.real(budget, "budget", low=0.0)
+    level = [0] * len(n)
+    if sum(k * choices[0] for k in n) > budget:
+        raise ValueError(f"budget must be >= {sum(k * choices[0] for k in n)} bits (every layer at {choices[0]} bits)")
+    while True:
+        used = sum(k * choices[j] for k, j in zip(n, level))
+        gains = [((drops[l, j] - drops[l, j + 1]) / (n[l] * (choices[j + 1] - choices[j])), -l)
+                 for l, j in enumerate(level) if j + 1 < len(choices)
+                 and used + n[l] * (choices[j + 1] - choices[j]) <= budget]
+        if not gains:
+            return [choices[j] for j in level]
+        level[-max(gains)[1]] += 1
