@@ -214,7 +214,8 @@ def test_wanda_ties_equal_llmcompressor_stable_sort(float64):
     """Unstructured ties: both prune the lower index first (the reference's stable sort)."""
     W = np.array([[1.0, -1.0, 1.0, 2.0, -1.0, 0.5], [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]])
     keep = wanda_mask(W, np.ones(6), 0.5)
-    np.testing.assert_array_equal(keep, [[False, False, True, True, True, False], [False, False, False, True, True, True]])
+    np.testing.assert_array_equal(keep, [[False, False, True, True, True, False],
+                                         [False, False, False, True, True, True]])
     np.testing.assert_array_equal(keep, _ref_wanda(W, np.ones(6), 0.5, None, None, float64))
 
 

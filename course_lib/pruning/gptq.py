@@ -56,13 +56,18 @@ def _check_grid(W, scale, zero_point, q_min, q_max, group_size):
     return S, Z, q_min, q_max
 
 
-def quantize_column(w, scale, zero_point, q_min, q_max):
+def _quantize(w, scale, zero_point, q_min, q_max):
     """Return q = clamp(round(w / scale) + zero_point, q_min, q_max) (round half to even), int64."""
     return np.clip(np.rint(w / scale).astype(np.int64) + zero_point, q_min, q_max)
 
 
 def column_order(H, act_order=False):
     """Return the quantization order: natural, or by decreasing H_jj (stable: ties keep index order)."""
+    H = v.as_array(H, "H")
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"H must be a square matrix (in, in), got shape {H.shape}")
+    if not isinstance(act_order, bool):
+        raise TypeError(f"act_order must be True or False, got {type(act_order).__name__}")
     if not act_order:
         return np.arange(len(H))
     return np.argsort(-np.diag(H), kind="stable")
@@ -78,8 +83,6 @@ def gptq(W, H, scale, zero_point, q_min, q_max, block_size=128, damp=0.01, act_o
     """
     W, H = prepare_hessian(W, H, damp)
     block_size = v.integer(block_size, "block_size", minimum=1)
-    if not isinstance(act_order, bool):
-        raise TypeError(f"act_order must be True or False, got {type(act_order).__name__}")
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, group_size)
     perm = column_order(H, act_order)
     W, H, S, Z = W[:, perm], H[np.ix_(perm, perm)], S[:, perm], Z[:, perm]
@@ -90,7 +93,7 @@ def gptq(W, H, scale, zero_point, q_min, q_max, block_size=128, damp=0.01, act_o
         W1, Err1 = W[:, i1:i2].copy(), np.zeros((W.shape[0], i2 - i1))
         for i in range(i2 - i1):
             j = i1 + i
-            Q[:, j] = quantize_column(W1[:, i], S[:, j], Z[:, j], q_min, q_max)
+            Q[:, j] = _quantize(W1[:, i], S[:, j], Z[:, j], q_min, q_max)
             Err1[:, i] = (W1[:, i] - (Q[:, j] - Z[:, j]) * S[:, j]) / U[j, j]
             W1[:, i:] -= np.outer(Err1[:, i], U[j, j:i2])
         W[:, i2:] -= Err1 @ U[i1:i2, i2:]  # the lazy batch update of all later columns
@@ -108,7 +111,7 @@ def rtn(W, scale, zero_point, q_min, q_max, group_size=None):
     if W.ndim != 2:
         raise ValueError(f"W must be a 2-d array (out, in), got shape {W.shape}")
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, group_size)
-    return quantize_column(W, S, Z, q_min, q_max)
+    return _quantize(W, S, Z, q_min, q_max)
 
 
 def dequantize_codes(Q, scale, zero_point, group_size=None):

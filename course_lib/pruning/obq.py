@@ -17,7 +17,7 @@ per row. `greedy=False` takes the natural order: the same decisions as `gptq.gpt
 import numpy as np
 
 from ..core import validation as v
-from .gptq import _check_grid, quantize_column
+from .gptq import _check_grid, _quantize
 from .layerwise import prepare_hessian
 from .second_order import obs_saliency, obs_update
 
@@ -38,7 +38,14 @@ def obs_row(w, h_inv, n_steps, target, greedy=True):
     moves w_q to 0 and the others by -u_q / [H_F^-1]_qq H_F^-1 e_q; with u_q = w_q - t_q it is the move
     to t_q, and the fixed weights stay put (their row and column of H_F^-1 are 0).
     """
-    w, h_inv, order = w.astype(np.float64), h_inv.copy(), []
+    w = v.as_array(w, "w").astype(np.float64).reshape(-1)
+    h_inv = v.as_array(h_inv, "h_inv").astype(np.float64)
+    if h_inv.shape != (w.size, w.size):
+        raise ValueError(f"h_inv must have shape ({w.size}, {w.size}), got {h_inv.shape}")
+    n_steps = v.integer(n_steps, "n_steps", minimum=0, maximum=w.size)
+    if not callable(target):
+        raise TypeError(f"target must be a function w -> values once fixed, got {type(target).__name__}")
+    order = []
     for step in range(n_steps):
         t = target(w)
         q = int(np.argmin(obs_saliency(w - t, h_inv))) if greedy else step  # fixed weights score +inf
@@ -57,13 +64,16 @@ def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     grid is per output row as in `gptq.gptq`; dead inputs and damping as `layerwise.prepare_hessian`.
     """
     W, H = prepare_hessian(W, H, damp)
+    if not isinstance(greedy, bool):
+        raise TypeError(f"greedy must be True or False, got {type(greedy).__name__}")
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, None)
     h_inv = _inverse(H)
     Q = np.zeros(W.shape, np.int64)
     for r in range(W.shape[0]):
-        grid = lambda w: (quantize_column(w, S[r], Z[r], q_min, q_max) - Z[r]) * S[r]
+        def grid(w, r=r):  # the nearest grid point of every weight of row r
+            return (_quantize(w, S[r], Z[r], q_min, q_max) - Z[r]) * S[r]
         w, _ = obs_row(W[r], h_inv, W.shape[1], grid, greedy)
-        Q[r] = quantize_column(w, S[r], Z[r], q_min, q_max)
+        Q[r] = _quantize(w, S[r], Z[r], q_min, q_max)
     return Q
 
 

@@ -30,6 +30,8 @@ def block_prune_mask(scores, sparsity):
     The reference's rule (Frantar & Alistarh 2023, code `sparsegpt.py`): thresh = sort(scores)[k],
     mask = scores <= thresh.
     """
+    scores = v.as_array(scores, "scores").astype(np.float64)
+    sparsity = v.fraction(sparsity, "sparsity", high=1.0, high_inclusive=False)
     flat = np.sort(scores, axis=None)
     return scores <= flat[int(scores.size * sparsity)]
 
