@@ -31,12 +31,13 @@ def _inverse(H):
     return L_inv.T @ L_inv
 
 
-def obs_row(w, h_inv, n_steps, target, greedy=True):
+def obs_row(w, h_inv, n_steps, target, greedy=True, outlier=None):
     """Fix n_steps weights of one row w by OBS, greedily (or in index order); return (w, fixed order).
 
     target(w) gives every weight's value once fixed (0 to prune, the grid point to quantize). obs_update
     moves w_q to 0 and the others by -u_q / [H_F^-1]_qq H_F^-1 e_q; with u_q = w_q - t_q it is the move
-    to t_q, and the fixed weights stay put (their row and column of H_F^-1 are 0).
+    to t_q, and the fixed weights stay put (their row and column of H_F^-1 are 0). `outlier` (greedy
+    only): when a free weight's |w_q - t_q| exceeds it, the largest such weight is fixed first.
     """
     w = v.as_array(w, "w").astype(np.float64).reshape(-1)
     h_inv = v.as_array(h_inv, "h_inv").astype(np.float64)
@@ -45,10 +46,16 @@ def obs_row(w, h_inv, n_steps, target, greedy=True):
     n_steps = v.integer(n_steps, "n_steps", minimum=0, maximum=w.size)
     if not callable(target):
         raise TypeError(f"target must be a function w -> values once fixed, got {type(target).__name__}")
+    if outlier is not None:
+        outlier = v.real(outlier, "outlier", low=0.0)
     order = []
     for step in range(n_steps):
         t = target(w)
-        q = int(np.argmin(obs_saliency(w - t, h_inv))) if greedy else step  # fixed weights score +inf
+        s = obs_saliency(w - t, h_inv)  # fixed weights score +inf
+        q = int(np.argmin(s)) if greedy else step
+        err = np.where(np.isfinite(s), np.abs(w - t), -np.inf)
+        if greedy and outlier is not None and err.max() > outlier:
+            q = int(np.argmax(err))
         u = w.copy()
         u[q] = w[q] - t[q]
         w, h_inv = obs_update(u, h_inv, q)
@@ -60,8 +67,11 @@ def obs_row(w, h_inv, n_steps, target, greedy=True):
 def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     """Return the integer codes (out, in) of W quantized by OBQ, one weight at a time per row.
 
-    Frantar & Alistarh 2022, OBC, NeurIPS, Algorithm 3 (greedy order; see the module docstring); the
-    grid is per output row as in `gptq.gptq`; dead inputs and damping as `layerwise.prepare_hessian`.
+    Frantar & Alistarh 2022, OBC, NeurIPS, Algorithm 3 (greedy order; see the module docstring), with
+    its outlier rule: a weight the updates pushed outside the grid (rounding error > scale / 2) is
+    quantized at once, the largest first (reference code `trueobs.py`, `outlier = scale^2 / 4` on the
+    squared error). The grid is per output row as in `gptq.gptq`; dead inputs and damping as
+    `layerwise.prepare_hessian` (the reference adds no damping unless H is singular).
     """
     W, H = prepare_hessian(W, H, damp)
     if not isinstance(greedy, bool):
@@ -72,7 +82,7 @@ def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     for r in range(W.shape[0]):
         def grid(w, r=r):  # the nearest grid point of every weight of row r
             return (_quantize(w, S[r], Z[r], q_min, q_max) - Z[r]) * S[r]
-        w, _ = obs_row(W[r], h_inv, W.shape[1], grid, greedy)
+        w, _ = obs_row(W[r], h_inv, W.shape[1], grid, greedy, outlier=S[r, 0] / 2)
         Q[r] = _quantize(w, S[r], Z[r], q_min, q_max)
     return Q
 

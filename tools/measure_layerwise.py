@@ -1,0 +1,167 @@
+"""Measure lesson 12's layer-wise methods on lesson 05's digits MLP, and their cost vs layer width.
+
+Not a test (it times things): `python3 tools/measure_layerwise.py [--cost]`. The numbers feed the lesson.
+
+Set-up, fixed before the numbers: the MLP 64-128-64-10 (ReLU) of lesson 05, trained 20 epochs with its
+recipe, seeds 0, 1, 2; calibration = 256 training images drawn with the model's seed; accuracy on the
+test split (360 images). Every layer is compressed in turn on the inputs the ALREADY compressed layers
+before it produce (the references' sequential order). Equal budgets: quantization uses the same per-row
+asymmetric min-max grid for RTN and GPTQ (same bits, same bytes); pruning removes the same count per
+layer (SparseGPT's reference rule removes one more weight per 128-column block). Biases stay float.
+Decision rule: a method "beats" another when the mean paired difference (same seed) is > 0 AND all
+three seeds agree in sign; otherwise "no clear difference at 3 seeds".
+"""
+import argparse
+import time
+
+import numpy as np
+
+from course_lib.core.data import load_digits_split
+from course_lib.core.measure import format_seconds, mean_std
+from course_lib.core.nn import MLP, accuracy, train
+from course_lib.pruning.gptq import dequantize_codes, gptq, rtn
+from course_lib.pruning.layerwise import hessian_from_inputs, layer_error
+from course_lib.pruning.masks import magnitude_mask
+from course_lib.pruning.nm_sparsity import nm_mask
+from course_lib.pruning.obq import obq
+from course_lib.pruning.sparsegpt import sparsegpt
+from course_lib.pruning.wanda import input_norms, wanda_mask
+
+SIZES, SEEDS, N_CALIB = [64, 128, 64, 10], [0, 1, 2], 256
+TRAIN = dict(lr=0.05, batch_size=32, momentum=0.9)
+
+
+def grid(W, bits):
+    """Return a per-row asymmetric min-max grid (scale, zero_point, q_min, q_max), signed codes."""
+    q_min, q_max = -2 ** (bits - 1), 2 ** (bits - 1) - 1
+    lo, hi = np.minimum(W.min(1), 0), np.maximum(W.max(1), 0)
+    scale = np.maximum((hi - lo) / (q_max - q_min), 1e-12)
+    return scale, np.clip(q_min - np.rint(lo / scale), q_min, q_max).astype(np.int64), q_min, q_max
+
+
+def quantizer(method, bits):
+    def f(W, X):
+        g = grid(W, bits)
+        Q = rtn(W, *g) if method == "rtn" else gptq(W, hessian_from_inputs(X), *g)
+        return dequantize_codes(Q, g[0], g[1])
+    return f
+
+
+def pruner(method, s, nm=False):
+    def f(W, X):
+        H, xn = hessian_from_inputs(X), input_norms(X)
+        n, m = (2, 4) if nm else (None, None)
+        if method == "magnitude":
+            keep = nm_mask(np.abs(W), 2, 4) if nm else magnitude_mask(W, s)
+        elif method == "wanda":
+            keep = wanda_mask(W, xn, s, n, m)
+        else:
+            W_sgpt, keep = sparsegpt(W, H, s, n, m)
+            if method == "sparsegpt":
+                return W_sgpt
+        return W * keep  # magnitude, wanda, and SparseGPT's mask without its update
+    return f
+
+
+def compress(model, X_cal, fn):
+    """Return (a compressed copy, relative layer errors), layer by layer on the compressed inputs."""
+    m, errs = model.copy(), []
+    for l in range(len(m.W)):
+        m.forward(X_cal, keep=True)
+        X = m.cache[l][1]
+        W_new = fn(m.W[l], X)
+        H = hessian_from_inputs(X)
+        errs.append(layer_error(m.W[l], W_new, H) / layer_error(m.W[l], 0 * W_new, H))
+        m.W[l] = W_new
+    return m, errs
+
+
+def verdict(a, b, name_a, name_b):
+    d = np.array(a) - np.array(b)
+    per_seed = ", ".join(f"{x:+.3f}" for x in d)
+    win = name_a if d.mean() > 0 and np.all(d > 0) else name_b if d.mean() < 0 and np.all(d < 0) else None
+    return f"{name_a} - {name_b}: {per_seed} -> " + (f"{win} beats" if win else "no clear difference at 3 seeds")
+
+
+def accuracy_table(d):
+    models = {}
+    for s in SEEDS:
+        models[s] = MLP(SIZES, activation="relu", seed=s)
+        train(models[s], d.X_train, d.y_train, epochs=20, seed=s, **TRAIN)
+    calib = {s: d.X_train[np.random.default_rng(s).choice(len(d.X_train), N_CALIB, replace=False)] for s in SEEDS}
+    print("dense:", mean_std([accuracy(models[s], d.X_test, d.y_test) for s in SEEDS]))
+    acc = {}
+    for bits in (8, 4, 3, 2):
+        for meth in ("rtn", "gptq"):
+            runs = [compress(models[s], calib[s], quantizer(meth, bits)) for s in SEEDS]
+            acc[meth, bits] = [accuracy(r[0], d.X_test, d.y_test) for r in runs]
+            errs = np.mean([r[1] for r in runs], axis=0)
+            print(f"{meth:>4} {bits} bits: acc {mean_std(acc[meth, bits])}; rel. layer error "
+                  + " / ".join(f"{e:.4f}" for e in errs))
+        print("   ", verdict(acc["gptq", bits], acc["rtn", bits], "GPTQ", "RTN"))
+    for label, s, nm in (("50 %", 0.5, False), ("70 %", 0.7, False), ("2:4", 0.5, True)):
+        for meth in ("magnitude", "wanda", "sparsegpt mask only", "sparsegpt"):
+            runs = [compress(models[sd], calib[sd], pruner(meth, s, nm)) for sd in SEEDS]
+            acc[meth, label] = [accuracy(r[0], d.X_test, d.y_test) for r in runs]
+            errs = np.mean([r[1] for r in runs], axis=0)
+            print(f"{label} {meth:>19}: acc {mean_std(acc[meth, label])}; rel. layer error "
+                  + " / ".join(f"{e:.4f}" for e in errs))
+        for a, b in (("sparsegpt", "magnitude"), ("wanda", "magnitude"), ("sparsegpt", "wanda"),
+                     ("sparsegpt", "sparsegpt mask only")):
+            print("   ", verdict(acc[a, label], acc[b, label], a, b))
+
+
+def order_table(d, bits_list=(3, 2)):
+    """Print each digits layer's relative error for RTN, GPTQ (natural order), GPTQ act-order and OBQ (greedy).
+
+    The dense models' own inputs (no sequential compression), 3 seeds: what the greedy order buys.
+    """
+    for bits in bits_list:
+        errs = []
+        for s in SEEDS:
+            m = MLP(SIZES, activation="relu", seed=s)
+            train(m, d.X_train, d.y_train, epochs=20, seed=s, **TRAIN)
+            m.forward(d.X_train[np.random.default_rng(s).choice(len(d.X_train), N_CALIB, replace=False)], keep=True)
+            row = []
+            for l, W in enumerate(m.W):
+                H, g = hessian_from_inputs(m.cache[l][1]), grid(W, bits)
+                base = layer_error(W, 0 * W, H)
+                for Q in (rtn(W, *g), gptq(W, H, *g), gptq(W, H, *g, act_order=True), obq(W, H, *g)):
+                    row.append(layer_error(W, dequantize_codes(Q, g[0], g[1]), H) / base)
+            errs.append(np.reshape(row, (len(m.W), 4)))
+        errs = np.array(errs)  # seed, layer, method
+        for l in range(errs.shape[1]):
+            print(f"{bits} bits, layer {l + 1}: rel. error RTN / GPTQ / GPTQ act-order / OBQ = "
+                  + " / ".join(f"{e:.4f}" for e in errs[:, l].mean(0))
+                  + "; OBQ vs GPTQ per seed: " + ", ".join(f"{x:.3f}x" for x in errs[:, l, 3] / errs[:, l, 1]))
+
+
+def cost_table(widths=(32, 64, 128, 256), gptq_only=(512, 1024)):
+    """Print seconds per square layer (d x d, 2d calibration rows) for OBQ and GPTQ at 4 bits."""
+    for d in widths + gptq_only:
+        rng = np.random.default_rng(d)
+        W, X = rng.normal(size=(d, d)), rng.normal(size=(2 * d, d))
+        H, g = hessian_from_inputs(X), grid(W, 4)
+        t0 = time.perf_counter()
+        gptq(W, H, *g)
+        t_gptq = time.perf_counter() - t0
+        line = f"d = {d:4d}: GPTQ {format_seconds(t_gptq)}"
+        if d in widths:
+            t0 = time.perf_counter()
+            obq(W, H, *g)
+            t_obq = time.perf_counter() - t0
+            line += f", OBQ {format_seconds(t_obq)} ({t_obq / t_gptq:.0f}x)"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cost", action="store_true", help="also time OBQ against GPTQ")
+    ap.add_argument("--order", action="store_true", help="only the OBQ / GPTQ order comparison")
+    args = ap.parse_args()
+    if args.order:
+        order_table(load_digits_split())
+    else:
+        accuracy_table(load_digits_split())
+    if args.cost:
+        cost_table()
