@@ -15,6 +15,8 @@ Two precisions, two verdicts:
   error feedback then moves the rest of that row. Budget: at most 0.1 % of codes (masks) differ
   (measured: 0 on 128 x 256, 0.021 % = 55 codes on 512 x 512; an outside numpy port flipped 0.017 %).
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -25,12 +27,17 @@ from course_lib.pruning.layerwise import hessian_from_inputs
 from course_lib.pruning.sparsegpt import sparsegpt
 from course_lib.pruning.wanda import input_norms, wanda_mask
 
-torch = pytest.importorskip("torch")
-gq = pytest.importorskip("llmcompressor.modifiers.gptq.gptq_quantize")
-gh = pytest.importorskip("llmcompressor.modifiers.gptq.helpers")
-sg = pytest.importorskip("llmcompressor.modifiers.pruning.sparsegpt.sgpt_sparsify")
-wd = pytest.importorskip("llmcompressor.modifiers.pruning.wanda.wanda_sparsify")
-QuantizationArgs = pytest.importorskip("compressed_tensors.quantization").QuantizationArgs
+try:
+    import torch
+    from compressed_tensors.quantization import QuantizationArgs
+    from llmcompressor.modifiers.gptq import gptq_quantize as gq, helpers as gh
+    from llmcompressor.modifiers.pruning.sparsegpt import sgpt_sparsify as sg
+    from llmcompressor.modifiers.pruning.wanda import wanda_sparsify as wd
+except ImportError as e:  # a skip on a laptop, a failure in CI: the proof must run there
+    msg = f"llm-compressor is missing ({e}): pip install llmcompressor==0.14.0.1 (torch stays 2.13.0)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg, allow_module_level=True)
 
 pytestmark = pytest.mark.torch
 BUDGET = 1e-3  # float32 as shipped: the fraction of codes / mask entries allowed to differ (see above)

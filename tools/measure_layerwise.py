@@ -111,6 +111,40 @@ def accuracy_table(d):
             print("   ", verdict(acc[a, label], acc[b, label], a, b))
 
 
+def rescaled(model, c=10.0, fraction=0.1, seed=0):
+    """Return a copy computing the same function with outlier channels: for each hidden layer, a random
+    `fraction` of its ReLU units is multiplied by c (row of W_l and b_l) and divided back by c in the
+    next layer's column (ReLU is positively homogeneous). The next layer's inputs then have channels c
+    times larger than the rest, carried by weights c times smaller."""
+    m, rng = model.copy(), np.random.default_rng(seed)
+    for l in range(len(m.W) - 1):
+        J = rng.choice(m.W[l].shape[0], int(fraction * m.W[l].shape[0]), replace=False)
+        m.W[l][J] *= c
+        m.b[l][J] *= c
+        m.W[l + 1][:, J] /= c
+    return m
+
+
+def outlier_table(d, c=10.0):
+    """Print accuracies on the original and the rescaled (outlier-channel) models, 50 % and 4 bits."""
+    models, calib = {}, {}
+    for s in SEEDS:
+        models[s] = MLP(SIZES, activation="relu", seed=s)
+        train(models[s], d.X_train, d.y_train, epochs=20, seed=s, **TRAIN)
+        calib[s] = d.X_train[np.random.default_rng(s).choice(len(d.X_train), N_CALIB, replace=False)]
+    same = max(np.abs(rescaled(models[s], c, seed=s).forward(d.X_test) - models[s].forward(d.X_test)).max()
+               for s in SEEDS)
+    print(f"rescaling by c = {c:g}: largest output change {same:.1e} (the same function)")
+    fns = {"magnitude 50 %": pruner("magnitude", 0.5), "wanda 50 %": pruner("wanda", 0.5),
+           "sparsegpt 50 %": pruner("sparsegpt", 0.5), "rtn 4 bits": quantizer("rtn", 4),
+           "gptq 4 bits": quantizer("gptq", 4)}
+    for name, fn in fns.items():
+        a = [accuracy(compress(models[s], calib[s], fn)[0], d.X_test, d.y_test) for s in SEEDS]
+        b = [accuracy(compress(rescaled(models[s], c, seed=s), calib[s], fn)[0], d.X_test, d.y_test) for s in SEEDS]
+        print(f"{name:>15}: original {mean_std(a)}, outlier channels {mean_std(b)}; paired "
+              + ", ".join(f"{x:+.3f}" for x in np.array(b) - np.array(a)))
+
+
 def order_table(d, bits_list=(3, 2)):
     """Print each digits layer's relative error for RTN, GPTQ (natural order), GPTQ act-order and OBQ (greedy).
 
@@ -158,9 +192,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--cost", action="store_true", help="also time OBQ against GPTQ")
     ap.add_argument("--order", action="store_true", help="only the OBQ / GPTQ order comparison")
+    ap.add_argument("--outliers", action="store_true", help="only the outlier-channel (rescaled) comparison")
     args = ap.parse_args()
     if args.order:
         order_table(load_digits_split())
+    elif args.outliers:
+        outlier_table(load_digits_split())
     else:
         accuracy_table(load_digits_split())
     if args.cost:
