@@ -53,6 +53,8 @@ def pruner(method, s, nm=False):
         n, m = (2, 4) if nm else (None, None)
         if method == "magnitude":
             keep = nm_mask(np.abs(W), 2, 4) if nm else magnitude_mask(W, s)
+        elif method == "magnitude per row":  # Wanda's granularity with x_norm = 1: separates score from granularity
+            keep = wanda_mask(W, np.ones(W.shape[1]), s, n, m)
         elif method == "wanda":
             keep = wanda_mask(W, xn, s, n, m)
         else:
@@ -100,13 +102,14 @@ def accuracy_table(d):
                   + " / ".join(f"{e:.4f}" for e in errs))
         print("   ", verdict(acc["gptq", bits], acc["rtn", bits], "GPTQ", "RTN"))
     for label, s, nm in (("50 %", 0.5, False), ("70 %", 0.7, False), ("2:4", 0.5, True)):
-        for meth in ("magnitude", "wanda", "sparsegpt mask only", "sparsegpt"):
+        for meth in ("magnitude", "magnitude per row", "wanda", "sparsegpt mask only", "sparsegpt"):
             runs = [compress(models[sd], calib[sd], pruner(meth, s, nm)) for sd in SEEDS]
             acc[meth, label] = [accuracy(r[0], d.X_test, d.y_test) for r in runs]
             errs = np.mean([r[1] for r in runs], axis=0)
             print(f"{label} {meth:>19}: acc {mean_std(acc[meth, label])}; rel. layer error "
                   + " / ".join(f"{e:.4f}" for e in errs))
-        for a, b in (("sparsegpt", "magnitude"), ("wanda", "magnitude"), ("sparsegpt", "wanda"),
+        for a, b in (("sparsegpt", "magnitude"), ("wanda", "magnitude"), ("wanda", "magnitude per row"),
+                     ("sparsegpt", "wanda"),
                      ("sparsegpt", "sparsegpt mask only")):
             print("   ", verdict(acc[a, label], acc[b, label], a, b))
 

@@ -14,6 +14,7 @@ same Hessian H for every row, so lesson 04's Optimal Brain Surgeon applies to ea
   scale of H changes no decision below, because the damping is relative).
 - `prepare_hessian`: the reference's pre-processing: dead inputs (H_ii = 0: the input is always 0) get
   H_ii = 1 and W[:, i] = 0; then damp * mean(diag H) is added to the diagonal.
+- `inverse_hessian`: H^-1 through the Cholesky factor (OBQ/OBC keep it whole and shrink it by OBS steps).
 - `inverse_cholesky_upper`: U upper-triangular with H^-1 = U^T U. Row i of U, divided by U_ii, is the
   OBS update of column i once columns < i are fixed (Frantar et al. 2023, GPTQ, ICLR, sec. 3, step 3).
 - `layer_error`: tr((W - What) H (W - What)^T) / 2, the mean of ||(W - What) x||^2 over the inputs
@@ -77,7 +78,14 @@ def _cholesky(A, what):
     try:
         return np.linalg.cholesky(A)
     except np.linalg.LinAlgError as e:
-        raise ValueError(f"{what} must be positive definite: increase damp (now it is not)") from e
+        raise ValueError(f"{what} must be positive definite: increase damp") from e
+
+
+def inverse_hessian(H):
+    """Return H^-1 = L^-T L^-1 from the Cholesky factor H = L L^T (the reference's cholesky_inverse)."""
+    H = v.as_array(H, "H").astype(np.float64)
+    L_inv = np.linalg.solve(_cholesky(H, "H + damp * mean(diag H) * I"), np.eye(len(H)))
+    return L_inv.T @ L_inv
 
 
 def inverse_cholesky_upper(H):
@@ -86,10 +94,7 @@ def inverse_cholesky_upper(H):
     H = L L^T (Cholesky), H^-1 = L^-T L^-1, then the Cholesky factor of H^-1 transposed (the reference:
     torch.linalg.cholesky, cholesky_inverse, cholesky(upper=True); Frantar et al. 2023, sec. 3, step 3).
     """
-    H = v.as_array(H, "H").astype(np.float64)
-    L = _cholesky(H, "H (after damping)")
-    L_inv = np.linalg.solve(L, np.eye(len(H)))
-    H_inv = L_inv.T @ L_inv
+    H_inv = inverse_hessian(H)
     return _cholesky((H_inv + H_inv.T) / 2.0, "H^-1").T
 
 

@@ -18,17 +18,8 @@ import numpy as np
 
 from ..core import validation as v
 from .gptq import _check_grid, _quantize
-from .layerwise import prepare_hessian
+from .layerwise import inverse_hessian, prepare_hessian
 from .second_order import obs_saliency, obs_update
-
-
-def _inverse(H):
-    """Return H^-1 (symmetrised) after checking H is positive definite."""
-    try:
-        L_inv = np.linalg.solve(np.linalg.cholesky(H), np.eye(len(H)))
-    except np.linalg.LinAlgError as e:
-        raise ValueError("H (after damping) must be positive definite: increase damp (now it is not)") from e
-    return L_inv.T @ L_inv
 
 
 def obs_row(w, h_inv, n_steps, target, greedy=True, outlier=None):
@@ -77,7 +68,7 @@ def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     if not isinstance(greedy, bool):
         raise TypeError(f"greedy must be True or False, got {type(greedy).__name__}")
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, None)
-    h_inv = _inverse(H)
+    h_inv = inverse_hessian(H)
     Q = np.zeros(W.shape, np.int64)
     for r in range(W.shape[0]):
         def grid(w, r=r):  # the nearest grid point of every weight of row r
@@ -96,7 +87,7 @@ def obc_prune(W, H, sparsity, damp=0.01):
     W, H = prepare_hessian(W, H, damp)
     sparsity = v.fraction(sparsity, "sparsity")
     k = int(W.shape[1] * sparsity)
-    h_inv = _inverse(H)
+    h_inv = inverse_hessian(H)
     out, keep = np.zeros_like(W), np.ones(W.shape, bool)
     for r in range(W.shape[0]):
         out[r], order = obs_row(W[r], h_inv, k, np.zeros_like, greedy=True)
