@@ -19,8 +19,10 @@ import time
 import numpy as np
 
 from course_lib.core.data import load_digits_split
+from course_lib.core.layers import Conv2d, digits_cnn
 from course_lib.core.measure import format_seconds, mean_std
 from course_lib.core.nn import MLP, accuracy, train
+from course_lib.core.ops import im2col
 from course_lib.pruning.gptq import dequantize_codes, gptq, rtn
 from course_lib.pruning.layerwise import hessian_from_inputs, layer_error
 from course_lib.pruning.masks import magnitude_mask
@@ -78,6 +80,47 @@ def compress(model, X_cal, fn):
         errs.append(layer_error(m.W[l], W_new, H) / layer_error(m.W[l], 0 * W_new, H))
         m.W[l] = W_new
     return m, errs
+
+
+def compress_cnn(model, X_cal, fn):
+    """`compress` for the digits CNN: a conv layer is the matrix W (out, c k k) on its im2col patches."""
+    m, errs = model.copy(), []
+    idx = [k for k, layer in enumerate(m.layers) if getattr(layer, "has_params", False)]
+    for i, k in enumerate(idx):
+        m.forward(X_cal, keep=True)
+        x, layer = m.cache[k - 1], m.layers[k]
+        if isinstance(layer, Conv2d):
+            cols = im2col(x, layer.k, layer.k, layer.stride, layer.padding)  # (n, c k k, positions)
+            x = cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
+        W = m.W[i].reshape(m.W[i].shape[0], -1)
+        W_new = fn(W, x)
+        H = hessian_from_inputs(x)
+        errs.append(layer_error(W, W_new, H) / layer_error(W, 0 * W_new, H))
+        m.W[i] = W_new.reshape(m.W[i].shape)
+    return m, errs
+
+
+def cnn_table(d, epochs=3):
+    """RTN vs GPTQ and magnitude vs Wanda vs SparseGPT on lesson 08's digits CNN (3 epochs of training)."""
+    models, calib = {}, {}
+    for s in SEEDS:
+        models[s] = digits_cnn(seed=s)
+        train(models[s], d.X_train, d.y_train, epochs=epochs, seed=s, **TRAIN)
+        calib[s] = d.X_train[np.random.default_rng(s).choice(len(d.X_train), N_CALIB, replace=False)]
+    print("CNN dense:", mean_std([accuracy(models[s], d.X_test, d.y_test) for s in SEEDS]))
+    acc = {}
+    rows = [(f"{m} {b} bits", quantizer(m, b)) for b in (4, 3, 2) for m in ("rtn", "gptq")]
+    rows += [(f"{m} {int(100 * s)} %", pruner(m, s)) for s in (0.5, 0.7) for m in ("magnitude", "wanda", "sparsegpt")]
+    for name, fn in rows:
+        runs = [compress_cnn(models[s], calib[s], fn) for s in SEEDS]
+        acc[name] = [accuracy(r[0], d.X_test, d.y_test) for r in runs]
+        print(f"CNN {name:>15}: acc {mean_std(acc[name])}; rel. layer error "
+              + " / ".join(f"{e:.4f}" for e in np.mean([r[1] for r in runs], axis=0)))
+    for b in (4, 3, 2):
+        print("   ", verdict(acc[f"gptq {b} bits"], acc[f"rtn {b} bits"], f"GPTQ {b}", f"RTN {b}"))
+    for s in (50, 70):
+        print("   ", verdict(acc[f"sparsegpt {s} %"], acc[f"magnitude {s} %"], f"SparseGPT {s}", f"magnitude {s}"))
+        print("   ", verdict(acc[f"wanda {s} %"], acc[f"magnitude {s} %"], f"Wanda {s}", f"magnitude {s}"))
 
 
 def verdict(a, b, name_a, name_b):
@@ -200,12 +243,15 @@ if __name__ == "__main__":
     ap.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...); 5 where a verdict is at stake")
     ap.add_argument("--order", action="store_true", help="only the OBQ / GPTQ order comparison")
     ap.add_argument("--outliers", action="store_true", help="only the outlier-channel (rescaled) comparison")
+    ap.add_argument("--cnn", action="store_true", help="only the digits CNN (no 2:4: conv 1 has 9 inputs)")
     args = ap.parse_args()
     SEEDS[:] = range(args.seeds)
     if args.order:
         order_table(load_digits_split())
     elif args.outliers:
         outlier_table(load_digits_split())
+    elif args.cnn:
+        cnn_table(load_digits_split())
     else:
         accuracy_table(load_digits_split())
     if args.cost:
