@@ -1,0 +1,111 @@
+"""Layer-wise reconstruction from scratch: the shared pieces of OBQ, GPTQ and SparseGPT (numpy only).
+
+Each linear layer Y = W X (W: out x in, X: in x samples) is compressed on its own so that the output
+changes least on calibration inputs:
+
+    min_What ||W X - What X||_F^2 = sum_rows (w - what)^T (X X^T) (w - what),   H = 2 X X^T
+
+(Frantar & Alistarh 2022, "Optimal Brain Compression", NeurIPS, eq. 1). The loss is quadratic with the
+same Hessian H for every row, so lesson 04's Optimal Brain Surgeon applies to each row exactly: remove
+(or round) weight q and move the others by dw = -(w_q - target) / [H^-1]_qq H^-1 e_q (Hassibi & Stork
+1993, eq. 5).
+
+- `hessian_from_inputs`: H = (2 / n) X^T X from n input rows (the mean, as the reference code; the
+  scale of H changes no decision below, because the damping is relative).
+- `prepare_hessian`: the reference's pre-processing: dead inputs (H_ii = 0: the input is always 0) get
+  H_ii = 1 and W[:, i] = 0; then damp * mean(diag H) is added to the diagonal.
+- `inverse_hessian`: H^-1 through the Cholesky factor (OBQ/OBC keep it whole and shrink it by OBS steps).
+- `inverse_cholesky_upper`: U upper-triangular with H^-1 = U^T U. Row i of U, divided by U_ii, is the
+  OBS update of column i once columns < i are fixed (Frantar et al. 2023, GPTQ, ICLR, sec. 3, step 3).
+- `layer_error`: tr((W - What) H (W - What)^T) / 2, the mean of ||(W - What) x||^2 over the inputs
+  when H comes from `hessian_from_inputs`.
+"""
+import numpy as np
+
+from ..core import validation as v
+
+
+def check_layer(W, H):
+    """Return (W, H) as float64 arrays after checking W is (out, in) and H is a symmetric (in, in)."""
+    W = v.as_array(W, "W").astype(np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be a 2-d array (out, in), got shape {W.shape}")
+    H = v.as_array(H, "H").astype(np.float64)
+    if H.shape != (W.shape[1], W.shape[1]):
+        raise ValueError(f"H must have shape ({W.shape[1]}, {W.shape[1]}) (in x in, in = W.shape[1]), "
+                         f"got {H.shape}")
+    if not np.allclose(H, H.T, rtol=1e-6, atol=1e-12 * max(1.0, float(np.abs(H).max()))):
+        raise ValueError("H must be symmetric (H = 2 X X^T)")
+    if np.any(np.diag(H) < 0):
+        raise ValueError("H must have a non-negative diagonal (H = 2 X X^T is positive semi-definite)")
+    return W, H
+
+
+def check_damp(damp):
+    """Return damp as a float in [0, inf)."""
+    return v.real(damp, "damp", low=0.0)
+
+
+def hessian_from_inputs(X):
+    """Return H = (2 / n) X^T X for n input rows X (n, in): the Hessian of the layer-wise loss.
+
+    Frantar & Alistarh 2022 (OBC, NeurIPS, eq. 2) write H = 2 X X^T with samples as columns; here
+    samples are rows, as everywhere in the course, and the sum is a mean, as the reference code.
+    """
+    X = v.as_array(X, "X").astype(np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-d array (n samples, in), got shape {X.shape}")
+    return 2.0 * X.T @ X / X.shape[0]
+
+
+def prepare_hessian(W, H, damp=0.01):
+    """Return (W, H) after the reference's dead-input rule and damping (copies, float64).
+
+    dead = {i : H_ii = 0}:  H_ii <- 1,  W[:, i] <- 0;   then  H <- H + damp * mean(diag H) * I
+    (Frantar et al. 2023, GPTQ, ICLR, reference code `fasterquant`; the same in SparseGPT).
+    """
+    W, H = check_layer(W, H)
+    damp = check_damp(damp)
+    W, H = W.copy(), H.copy()
+    dead = np.diag(H) == 0
+    H[dead, dead] = 1.0
+    W[:, dead] = 0.0
+    H[np.diag_indices_from(H)] += damp * np.mean(np.diag(H))
+    return W, H
+
+
+def _cholesky(A, what):
+    try:
+        return np.linalg.cholesky(A)
+    except np.linalg.LinAlgError as e:
+        raise ValueError(f"{what} must be positive definite: increase damp") from e
+
+
+def inverse_hessian(H):
+    """Return H^-1 = L^-T L^-1 from the Cholesky factor H = L L^T (the reference's cholesky_inverse)."""
+    H = v.as_array(H, "H").astype(np.float64)
+    L_inv = np.linalg.solve(_cholesky(H, "H + damp * mean(diag H) * I"), np.eye(len(H)))
+    return L_inv.T @ L_inv
+
+
+def inverse_cholesky_upper(H):
+    """Return U, upper-triangular with positive diagonal, such that H^-1 = U^T U.
+
+    H = L L^T (Cholesky), H^-1 = L^-T L^-1, then the Cholesky factor of H^-1 transposed (the reference:
+    torch.linalg.cholesky, cholesky_inverse, cholesky(upper=True); Frantar et al. 2023, sec. 3, step 3).
+    """
+    H_inv = inverse_hessian(H)
+    return _cholesky((H_inv + H_inv.T) / 2.0, "H^-1").T
+
+
+def layer_error(W, W_hat, H):
+    """Return the layer-wise reconstruction error tr((W - What) H (W - What)^T) / 2.
+
+    With H = (2 / n) X^T X (`hessian_from_inputs`) it is the mean over inputs of ||(W - What) x||^2.
+    """
+    W, H = check_layer(W, H)
+    W_hat = v.as_array(W_hat, "W_hat").astype(np.float64)
+    if W_hat.shape != W.shape:
+        raise ValueError(f"W_hat must have the shape of W {W.shape}, got {W_hat.shape}")
+    D = W - W_hat
+    return float(np.einsum("oi,ij,oj->", D, H, D) / 2.0)
