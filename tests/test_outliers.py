@@ -1,0 +1,134 @@
+"""SmoothQuant equals torchao's prototype on the CPU; AWQ satisfies its algorithm's properties (no CPU twin)."""
+import numpy as np
+import pytest
+
+from course_lib.frameworks._imports import import_torchao
+from course_lib.quantization import outliers as O
+from course_lib.quantization.groupwise import groupwise_fake_quantize
+
+torch, _ = import_torchao()
+from torchao.prototype.smoothquant import SmoothQuantConfig  # noqa: E402
+from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_  # noqa: E402
+from torchao.quantization.quantize_.common.quantization_step import QuantizationStep  # noqa: E402
+
+
+def _layer(seed, n_in=64, n_out=24, tokens=50, outlier_gain=40.0):
+    """A linear layer and activations with a few outlier input channels (about 10%)."""
+    rng = np.random.default_rng(seed)
+    W = (rng.standard_normal((n_out, n_in)) * 0.1).astype(np.float32)
+    gain = np.where(rng.random(n_in) < 0.1, outlier_gain, 1.0)
+    gain[0] = outlier_gain
+    X = (rng.standard_normal((tokens, n_in)) * gain).astype(np.float32)
+    return X, W, rng.standard_normal(n_out).astype(np.float32)
+
+
+def _torchao_smoothquant(X, W, b, alpha):
+    """torchao's (smoothing factor, act_pre_scale, outputs) after PREPARE, calibration on X, CONVERT."""
+    m = torch.nn.Sequential(torch.nn.Linear(W.shape[1], W.shape[0]))
+    with torch.no_grad():
+        m[0].weight.copy_(torch.from_numpy(W))
+        m[0].bias.copy_(torch.from_numpy(b))
+    base = Int8DynamicActivationInt8WeightConfig()
+    quantize_(m, SmoothQuantConfig(base, step=QuantizationStep.PREPARE, alpha=alpha))
+    m(torch.from_numpy(X))
+    s = m[0].obs.calculate_qparams()[0].detach().numpy()
+    quantize_(m, SmoothQuantConfig(base, step=QuantizationStep.CONVERT, alpha=alpha))
+    with torch.no_grad():
+        y = m(torch.from_numpy(X)).numpy()
+    return s, m[0].weight.act_pre_scale.numpy(), y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("alpha", [0.25, 0.5, 0.8])
+def test_smoothquant_equals_torchao(seed, alpha):
+    X, W, b = _layer(seed)
+    s_ref, pre_ref, y_ref = _torchao_smoothquant(X, W, b, alpha)
+    # torch's float32 pow is not correctly rounded (module docstring): scales to 1e-6 relative
+    # (measured: <= 3e-7); an int8 rounding can then flip, so the outputs are compared with torchao's s.
+    np.testing.assert_allclose(O.smoothquant_scales(X, W, alpha), s_ref, rtol=1e-6)
+    X_s, W_s = O.smooth(X, W, s_ref)
+    np.testing.assert_array_equal(np.float32(1) / s_ref, pre_ref)  # the runtime multiplies by 1 / s
+    np.testing.assert_array_equal(O.w8a8_linear(X_s, W_s, b), y_ref)
+
+
+def test_smoothquant_scale_formula_and_its_ends():
+    X, W, _ = _layer(3)
+    x_max, w_max = np.abs(X).max(0), np.abs(W).max(0)
+    np.testing.assert_allclose(O.smoothquant_scales(X, W, 0.5, eps=0.0), np.sqrt(x_max / w_max), rtol=1e-6)
+    np.testing.assert_allclose(O.smoothquant_scales(X, W, 1.0, eps=0.0), x_max, rtol=1e-6)  # all to the weights
+    np.testing.assert_allclose(O.smoothquant_scales(X, W, 0.0, eps=0.0), 1 / w_max, rtol=1e-6)
+    X_s, W_s = O.smooth(X, W, O.smoothquant_scales(X, W, 0.5, eps=0.0))
+    np.testing.assert_allclose(np.abs(X_s).max(0), np.abs(W_s).max(0), rtol=1e-5)  # alpha 0.5 balances maxima
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_migration_preserves_the_function(seed):
+    X, W, _ = _layer(seed)
+    X_s, W_s = O.smooth(X, W, O.smoothquant_scales(X, W))
+    y, y_s = X.astype(np.float64) @ W.T, X_s.astype(np.float64) @ W_s.T.astype(np.float64)
+    np.testing.assert_allclose(y_s, y, rtol=0, atol=1e-5 * np.abs(y).max())  # float32 rounding of X / s and W s
+
+
+def test_smoothquant_beats_naive_per_tensor_w8a8_on_outlier_channels():
+    diffs = []
+    for seed in range(5):
+        X, W, b = _layer(seed, outlier_gain=100.0)
+        y = X @ W.T + b
+        naive = np.mean((O.w8a8_linear(X, W, b, "per_tensor") - y) ** 2)
+        smooth = np.mean((O.smoothquant_linear(X, W, b, 0.5, activations="per_tensor")[0] - y) ** 2)
+        diffs.append(naive - smooth)
+    assert min(diffs) > 0, diffs
+
+
+def test_per_tensor_w8a8_is_one_activation_scale_and_per_row_weights():
+    X, W, b = _layer(6)
+    s_x = np.abs(X).max() / np.float32(127.5)           # one scale for the whole tensor
+    s_w = np.abs(W).max(axis=1) / np.float32(127.5)     # one per output channel
+    x_hat = np.clip(np.rint(X * (np.float32(1) / s_x)), -128, 127) * s_x.astype(np.float64)
+    w_hat = np.clip(np.rint(W * (np.float32(1) / s_w)[:, None]), -128, 127) * s_w[:, None].astype(np.float64)
+    y = O.w8a8_linear(X, W, b, activations="per_tensor")
+    np.testing.assert_allclose(y, x_hat @ w_hat.T + b, rtol=0, atol=1e-5 * np.abs(y).max())  # float32 products
+
+
+# ----------------------------------------------------------------------------- AWQ (no CPU twin)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("bits", [3, 4])
+def test_awq_never_worse_than_rtn_on_calibration_and_preserves_function(seed, bits):
+    X, W, _ = _layer(seed, n_in=128, n_out=32, tokens=64, outlier_gain=20.0)
+    s, alpha, losses = O.awq_scales(X, W, bits=bits, group_size=32)
+    assert losses.shape == (20,) and 0.0 <= alpha < 1.0 and losses.min() <= losses[0]
+    rtn = groupwise_fake_quantize(W, 32, bits, symmetric=False)[0]
+    err = lambda w_hat: np.mean((X @ w_hat.T - X @ W.T).astype(np.float64) ** 2)  # noqa: E731
+    assert err(O.awq_fake_quantize(W, s, bits, 32)) == pytest.approx(losses.min(), rel=1e-9)
+    assert err(O.awq_fake_quantize(W, s, bits, 32)) <= err(rtn)
+    np.testing.assert_allclose((X / s) @ (W * s).T, X @ W.T, rtol=0, atol=1e-4 * np.abs(X @ W.T).max())
+
+
+def test_awq_gives_salient_channels_larger_scales_and_helps_on_outliers():
+    gains = []
+    for seed in range(5):
+        X, W, _ = _layer(seed, n_in=128, n_out=32, tokens=64, outlier_gain=20.0)
+        s, alpha, losses = O.awq_scales(X, W, bits=3, group_size=32)
+        s_x = np.abs(X).mean(0)
+        if alpha > 0:
+            order = np.argsort(s_x)
+            assert np.all(np.diff(s[order]) >= 0)  # s = s_x^alpha: monotone in the activation magnitude
+            assert s[0] > np.median(s)             # channel 0 is an outlier channel by construction
+        gains.append(losses[0] - losses.min())
+    assert np.all(np.array(gains) >= 0) and np.mean(gains) > 0, gains
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 5))), "X must be .tokens, in. and W"),
+    (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 3)), alpha=1.5), r"alpha must be in \[0.0, 1.0\]"),
+    (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 3)), eps=-1), "eps must be in"),
+    (lambda: O.smooth(np.ones((2, 3)), np.ones((4, 3)), np.zeros(3)), "s must hold 3 positive numbers"),
+    (lambda: O.w8a8_linear(np.ones((2, 3)), np.ones((4, 3)), activations="per_channel"), "activations must be one of"),
+    (lambda: O.smoothquant_linear(np.ones(3), np.ones((4, 3))), "X must be a 2-d matrix"),
+    (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), n_grid=0), "n_grid must be >= 1"),
+    (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), group_size=3), "group_size must divide"),
+    (lambda: O.awq_fake_quantize(np.ones((4, 4)), np.ones(3)), "s must hold 4 positive numbers"),
+])
+def test_errors_name_the_argument(call, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        call()
