@@ -2,27 +2,8 @@
 import numpy as np
 import pytest
 
-from course_lib.frameworks._imports import import_torchao
+from course_lib.frameworks.torchao_bridge import torchao_groupwise as _torchao
 from course_lib.quantization import groupwise as G, primitives as P
-
-torch, _ = import_torchao()
-from torchao.quantization.quant_primitives import (  # noqa: E402
-    MappingType, choose_qparams_affine, dequantize_affine, quantize_affine)
-
-
-def _torchao(w, g, bits, symmetric, eps=None):
-    """torchao's (q, scale, zero_point, w_hat) for block_size (1, g) on the CPU."""
-    t = torch.from_numpy(np.asarray(w, dtype=np.float32))
-    mapping = MappingType.SYMMETRIC if symmetric else MappingType.ASYMMETRIC
-    dtype = torch.int8 if symmetric else torch.uint8
-    q_min, q_max = P.q_range(bits, signed=symmetric)
-    block = (1, g)
-    scale, zp = choose_qparams_affine(t, mapping, block, dtype, q_min, q_max, eps=eps)
-    q = quantize_affine(t, block, scale, zp, dtype, q_min, q_max)
-    w_hat = dequantize_affine(q, block, scale, zp, dtype, q_min, q_max)
-    n = w.shape[0]
-    return (q.numpy().astype(np.int64), scale.numpy().reshape(n, -1), zp.numpy().astype(np.int64).reshape(n, -1),
-            w_hat.numpy())
 
 
 def _weights(seed, kind, shape=(16, 256)):
@@ -91,7 +72,8 @@ def test_bits_per_weight():
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 4, bits=1), r"bits must be in \[2, 16\]"),
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 4, symmetric="yes"), "symmetric must be True or False"),
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 4, eps=0.0), "eps must be in"),
-    (lambda: G.groupwise_quantize(np.ones((2, 8)), np.ones((2, 3)), np.zeros((2, 2), int), 4), "scale must have shape"),
+    (lambda: G.groupwise_quantize(np.ones((2, 8)), np.ones((2, 3)), np.zeros((2, 2), int), 4),
+     "scale must have shape"),
     (lambda: G.groupwise_dequantize(np.ones((2, 8)), np.ones((2, 2)), np.zeros((2, 2), int), 4), "q must hold integers"),
     (lambda: G.to_groups([[np.nan, 1.0]], 1), "w contains NaN"),
     (lambda: G.bits_per_weight(4, 64, scale_bits=-1), "scale_bits must be in"),

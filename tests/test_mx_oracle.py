@@ -2,36 +2,21 @@
 import numpy as np
 import pytest
 
-from course_lib.frameworks._imports import import_torchao
+from course_lib.frameworks.torchao_bridge import MX_ELEMENTS as TORCHAO, torchao_mx
 from course_lib.quantization import mx
 from course_lib.quantization.minifloat import code_table
 
-torch, _ = import_torchao()
-from torchao.prototype.mx_formats.kernels import unpack_uint4  # noqa: E402
-from torchao.prototype.mx_formats.mx_tensor import MXTensor  # noqa: E402
-
-TORCHAO = {"mxfp8_e4m3": torch.float8_e4m3fn, "mxfp8_e5m2": torch.float8_e5m2, "mxfp6_e3m2": "fp6_e3m2",
-           "mxfp6_e2m3": "fp6_e2m3", "mxfp4": torch.float4_e2m1fn_x2}
-
 
 def _torchao(x, fmt):
-    """torchao's (element codes, E8M0 codes, dequantized float32)."""
-    t = MXTensor.to_mx(torch.from_numpy(x), TORCHAO[fmt], 32)
-    q = t.qdata
-    if fmt == "mxfp4":
-        codes = unpack_uint4(q.view(torch.uint8)).numpy()
-    elif fmt.startswith("mxfp8"):
-        codes = q.view(torch.uint8).numpy()
-    else:
-        codes = q.numpy()
-    return codes.reshape(x.shape), t.scale.view(torch.uint8).numpy(), t.dequantize(torch.float32).numpy()
+    return torchao_mx(x, fmt, 32)
 
 
 def _inputs(seed, kind):
     rng = np.random.default_rng(seed)
     x = {"gauss": lambda: rng.standard_normal((8, 256)),
          "laplace": lambda: rng.laplace(size=(8, 256)) * 1e-3,
-         "wide": lambda: rng.standard_normal((8, 256)) * np.exp2(rng.integers(-100, 100, (8, 8, 1))).repeat(32, -1).reshape(8, 256)}[kind]()
+         "wide": lambda: (rng.standard_normal((8, 8, 32)) * np.exp2(rng.integers(-100, 100, (8, 8, 1)))).reshape(8, 256),
+         }[kind]()
     x = x.astype(np.float32)
     x[0, :32] = 0.0                                   # all-zero block: shared exponent -127
     x[0, 32:64] = rng.standard_normal(32) * 2.0 ** -130  # float32 subnormals in a block whose

@@ -2,11 +2,8 @@
 import numpy as np
 import pytest
 
-from course_lib.frameworks._imports import import_torchao
+from course_lib.frameworks.torchao_bridge import torchao_nf4
 from course_lib.quantization import nf4 as N
-
-torch, _ = import_torchao()
-from torchao.quantization import NF4Tensor  # noqa: E402
 
 # bitsandbytes' NF4 table (csrc/kernels.cu, dDequantizeNF4), the float32 values of create_normal_map()
 BNB = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
@@ -24,16 +21,12 @@ def test_levels_are_bitsandbytes_table():
 
 def test_torchao_levels_are_the_table_rounded():
     np.testing.assert_array_equal(np.round(N.nf4_levels().astype(np.float64), 4).astype(np.float32), N.TORCHAO_LEVELS)
-    np.testing.assert_array_equal(torch.tensor(N.TORCHAO_LEVELS).numpy(),
-                                  NF4Tensor.from_tensor(torch.zeros(64 * 256) + 1.0, 64, 256).nf4.numpy())
+    np.testing.assert_array_equal(N.TORCHAO_LEVELS, torchao_nf4(np.ones(64 * 256))["levels"])
 
 
-def _torchao(w, B=64, S=256):
-    t = NF4Tensor.from_tensor(torch.from_numpy(w), B, S)
-    packed = t.quantized_data.numpy()
-    codes = np.stack([packed >> 4, packed & 0xF], axis=-1).ravel()
-    return (codes, t.quantized_scalers.numpy(), t.quantization_factor.numpy(), float(t.scaler_mean),
-            t.get_original_weight().numpy())
+def _torchao(w):
+    r = torchao_nf4(w, 64, 256)
+    return r["codes"], r["c_q"], r["factor"], r["mean"], r["w_hat"]
 
 
 def _weights(seed, kind, shape=(128, 256)):

@@ -5,9 +5,9 @@ During generation a transformer keeps every past token's keys and values, K and 
 outweighs the weights. Storing them in 8 bits halves the fp16 cache (Hooper et al. 2024, "KVQuant",
 NeurIPS; Liu et al. 2024, "KIVI", ICML; vLLM's fp8 KV cache). Granularities (scales a divisor):
 
-    "per_token":   one scale per (head, token) vector of head_dim numbers   (written once, when the token arrives)
-    "per_head":    one scale per head over all tokens and channels          (needs the whole sequence: static/calibrated)
-    "per_channel": one scale per (head, channel) over the tokens            (KIVI's choice for keys: their outliers sit in channels)
+    "per_token":   one scale per (head, token) vector of head_dim numbers (set once, when the token arrives)
+    "per_head":    one scale per head over all tokens and channels (needs the whole sequence: calibrated)
+    "per_channel": one scale per (head, channel) over the tokens (KIVI's keys: their outliers sit in channels)
 
     int8: scale = max|v| / 127.5, q = clamp(round(v * (1 / scale)), -128, 127)   (primitives, torch's rule)
     fp8:  scale = max|v| / 448,   q = E4M3(v / scale) with saturation          (minifloat.float_encode)
@@ -24,7 +24,7 @@ from ..core import validation as v
 from . import primitives as P
 from .minifloat import float_decode, float_encode
 
-GRANULARITIES = {"per_token": (-1,), "per_head": (-2, -1), "per_channel": (-2,)}  # axes each scale covers
+GRANULARITIES = {"per_token": "head_dim", "per_head": "seq and head_dim", "per_channel": "seq"}  # axes a scale covers
 FORMATS = {"int8": 1, "fp8": 1, "fp16": 2, "fp32": 4}  # bytes per element
 FP8_MAX = 448.0
 TINY = float(np.finfo(np.float32).smallest_normal)
@@ -115,6 +115,6 @@ def kv_bytes_per_token(n_layers, n_heads, head_dim, fmt="int8", granularity="per
     else:
         n = v.integer(seq_len, "seq_len", minimum=1) if seq_len is not None else None
         if n is None:
-            raise ValueError(f"seq_len must be given for granularity {granularity!r} (its scales are shared by the sequence)")
+            raise ValueError(f"seq_len must be given for granularity {granularity!r} (the sequence shares its scales)")
         per_head = sb * (1 if granularity == "per_head" else d) / n
     return 2 * L * H * (d * b + per_head)
