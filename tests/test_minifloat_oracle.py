@@ -138,3 +138,12 @@ def test_the_rules_written_in_the_docstring():
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+@pytest.mark.parametrize("fmt", sorted(TORCH))
+def test_torch_scalar_path_agrees(fmt):
+    """torch's cast of a 1-element tensor (its scalar tail loop) gives the same codes as a long one."""
+    x = _edges(fmt)[::3]
+    small = np.concatenate([_torch_encode(x[i:i + 1], fmt) for i in range(len(x))])
+    np.testing.assert_array_equal(small, _torch_encode(np.tile(x, 40), fmt)[:len(x)])
+    np.testing.assert_array_equal(float_encode(x, fmt, rule="torch"), small)
