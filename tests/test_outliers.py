@@ -2,9 +2,12 @@
 import numpy as np
 import pytest
 
-from course_lib.frameworks.torchao_bridge import torchao_smoothquant
+from course_lib.frameworks._imports import import_torchao
+from course_lib.frameworks.torchao_bridge import torchao_awq_scales, torchao_intx_weight, torchao_smoothquant
 from course_lib.quantization import outliers as O
 from course_lib.quantization.groupwise import groupwise_fake_quantize
+
+torch, _ = import_torchao()
 
 
 def _layer(seed, n_in=64, n_out=24, tokens=50, outlier_gain=40.0):
@@ -68,7 +71,50 @@ def test_per_tensor_w8a8_is_one_activation_scale_and_per_row_weights():
     np.testing.assert_allclose(y, x_hat @ w_hat.T + b, rtol=0, atol=1e-5 * np.abs(y).max())  # float32 products
 
 
-# ----------------------------------------------------------------------------- AWQ (no CPU twin)
+# ----------------------------------------------------------------------------- AWQ
+def _torch_candidates(X, n_grid=20):
+    """torchao's AWQ candidates: s = mean|X|^(i / 20) clamped at 1e-4, over sqrt(max s min s), torch's pow."""
+    s_x = torch.from_numpy(X).abs().mean(0)
+    out = []
+    for i in range(n_grid):
+        s = s_x.pow(i / n_grid).clamp(min=1e-4)
+        out.append((s / (s.max() * s.min()).sqrt()).numpy())
+    return out
+
+
+@pytest.mark.parametrize("bits", [3, 4])
+def test_awq_objective_equals_torchao_for_the_same_candidates(bits):
+    """Given torchao's own candidate s, the quantized weights are equal bit for bit and the loss to 1e-4
+    relative (torchao sums the float32 error in float32)."""
+    X, W, _ = _layer(0, n_in=128, n_out=32, tokens=64, outlier_gain=20.0)
+    ours, theirs = [], []
+    for s in _torch_candidates(X):
+        w_q = torchao_intx_weight(W * s, bits, 32)
+        np.testing.assert_array_equal(w_q, groupwise_fake_quantize(W * s, 32, bits, symmetric=True)[0])
+        theirs.append(float(np.mean(((X * (np.float32(1) / s)) @ w_q.T - X @ W.T).astype(np.float64) ** 2)))
+        ours.append(O.awq_loss(X, W, s, bits, 32, symmetric=True))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("bits", [3, 4])
+def test_awq_selection_equals_torchao_given_its_candidates(seed, bits):
+    X, W, _ = _layer(seed, n_in=128, n_out=32, tokens=64, outlier_gain=20.0)
+    cands = _torch_candidates(X)
+    best = cands[int(np.argmin([O.awq_loss(X, W, s, bits, 32, symmetric=True) for s in cands]))]
+    np.testing.assert_array_equal(best, torchao_awq_scales(X, W, bits, 32))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_awq_scales_equal_torchao_int4(seed):
+    """End to end (our own candidates) the scales agree to 1e-6 at 4 bits (measured: 6 of 6 seeds). At 3
+    bits the last-bit differences of torch's float32 pow flip an int3 rounding on an outlier channel
+    often enough to move the loss by ~1% and the selected alpha (measured: 3 of 6 seeds agree)."""
+    X, W, _ = _layer(seed, n_in=128, n_out=32, tokens=64, outlier_gain=20.0)
+    s, _, _ = O.awq_scales(X, W, 4, 32, symmetric=True)
+    np.testing.assert_allclose(s, torchao_awq_scales(X, W, 4, 32), rtol=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("bits", [3, 4])
 def test_awq_never_worse_than_rtn_on_calibration_and_preserves_function(seed, bits):
@@ -77,7 +123,8 @@ def test_awq_never_worse_than_rtn_on_calibration_and_preserves_function(seed, bi
     assert losses.shape == (20,) and 0.0 <= alpha < 1.0 and losses.min() <= losses[0]
     rtn = groupwise_fake_quantize(W, 32, bits, symmetric=False)[0]
     err = lambda w_hat: np.mean((X @ w_hat.T - X @ W.T).astype(np.float64) ** 2)  # noqa: E731
-    assert err(O.awq_fake_quantize(W, s, bits, 32)) == pytest.approx(losses.min(), rel=1e-9)
+    # X (Q / s)^T here, (X / s) Q^T in awq_loss: the same product rounded differently in float32
+    assert err(O.awq_fake_quantize(W, s, bits, 32)) == pytest.approx(losses.min(), rel=1e-5)
     assert err(O.awq_fake_quantize(W, s, bits, 32)) <= err(rtn)
     np.testing.assert_allclose((X / s) @ (W * s).T, X @ W.T, rtol=0, atol=1e-4 * np.abs(X @ W.T).max())
 
@@ -106,6 +153,9 @@ def test_awq_gives_salient_channels_larger_scales_and_helps_on_outliers():
     (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), n_grid=0), "n_grid must be >= 1"),
     (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), group_size=3), "group_size must divide"),
     (lambda: O.awq_fake_quantize(np.ones((4, 4)), np.ones(3)), "s must hold 4 positive numbers"),
+    (lambda: O.awq_grid_scales(np.ones((2, 2)), 0.5), "s_x must be a 1-d array"),
+    (lambda: O.awq_grid_scales(np.ones(4), 1.5), r"alpha must be in \[0.0, 1.0\]"),
+    (lambda: O.awq_loss(np.ones((2, 4)), np.ones((4, 4)), -np.ones(4)), "s must hold 4 positive numbers"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):

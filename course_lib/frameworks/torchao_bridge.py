@@ -121,3 +121,34 @@ def torchao_smoothquant(X, W, b=None, alpha=0.5):
     s = m[0].obs.calculate_qparams()[0].detach().numpy()
     tq.quantize_(m, sq.SmoothQuantConfig(base, step=step.QuantizationStep.CONVERT, alpha=alpha))
     return s, torchao_forward(m, X)
+
+
+def _intx_config(bits, group_size):
+    _, tq = _torchao_module("torchao.quantization")
+    _, gran = _torchao_module("torchao.quantization.granularity")
+    torch, _ = import_torchao()
+    v.choice(bits, "bits", {2, 3, 4, 5, 6, 7, 8})
+    return tq.IntxWeightOnlyConfig(weight_dtype=getattr(torch, f"int{bits}"),
+                                   granularity=gran.PerGroup(v.integer(group_size, "group_size", minimum=1)))
+
+
+def torchao_intx_weight(W, bits=4, group_size=32):
+    """Return torchao's IntxWeightOnlyConfig (symmetric, PerGroup) weights, dequantized, as numpy."""
+    torch, tq = _torchao_module("torchao.quantization")
+    m = torch.nn.Sequential(torch.nn.Linear(np.shape(W)[1], np.shape(W)[0], bias=False))
+    with torch.no_grad():
+        m[0].weight.copy_(torch.from_numpy(np.asarray(W, dtype=np.float32)))
+    tq.quantize_(m, _intx_config(bits, group_size))
+    return m[0].weight.dequantize().detach().numpy()
+
+
+def torchao_awq_scales(X, W, bits=4, group_size=32, n_grid=20):
+    """Return the scales torchao's AWQ prototype (AWQObserver, on IntxWeightOnlyConfig) picks on X."""
+    torch, awq = _torchao_module("torchao.prototype.awq")
+    _, tq = _torchao_module("torchao.quantization")
+    m = torch.nn.Sequential(torch.nn.Linear(np.shape(W)[1], np.shape(W)[0], bias=False))
+    with torch.no_grad():
+        m[0].weight.copy_(torch.from_numpy(np.asarray(W, dtype=np.float32)))
+    tq.quantize_(m, awq.AWQConfig(_intx_config(bits, group_size), step="prepare", scale_search_space_size=n_grid))
+    m(torch.from_numpy(np.asarray(X, dtype=np.float32)))
+    return m[0].act_obs.calculate_qparams().detach().numpy()
