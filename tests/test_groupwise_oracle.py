@@ -76,6 +76,7 @@ def test_bits_per_weight():
      "scale must have shape"),
     (lambda: G.groupwise_dequantize(np.ones((2, 8)), np.ones((2, 2)), np.zeros((2, 2), int), 4), "q must hold integers"),
     (lambda: G.to_groups([[np.nan, 1.0]], 1), "w contains NaN"),
+    (lambda: G.groupwise_fake_quantize(np.ones((2, 8)), 4, bits=20), r"bits must be in \[2, 16\]"),
     (lambda: G.bits_per_weight(4, 64, scale_bits=-1), "scale_bits must be in"),
 ])
 def test_errors_name_the_argument(call, message):

@@ -85,6 +85,8 @@ def test_bytes_per_token():
     (lambda: K.kv_dequantize(np.ones((1, 4, 4), np.int8), np.ones(3)), "scale must hold one scale per block"),
     (lambda: K.kv_bytes_per_token(0, 4, 32), "n_layers must be >= 1"),
     (lambda: K.kv_bytes_per_token(2, 4, 32, "int8", "per_head"), "seq_len must be given"),
+    (lambda: K.kv_scales(np.ones((1, 4, 4)), "fp16"), "fmt must be one of"),
+    (lambda: K.kv_fake_quantize(np.ones((1, 4, 4)), "int8", "per_layer"), "granularity must be one of"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):

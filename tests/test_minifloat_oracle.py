@@ -134,6 +134,8 @@ def test_the_rules_written_in_the_docstring():
     (lambda: float_decode([1.5], "e4m3"), "codes must hold integers"),
     (lambda: float_decode([64], "e2m3"), r"codes must be in \[0, 63\]"),
     (lambda: float_decode([0], "fp8"), "fmt must be one of"),
+    (lambda: float_format("e4m2"), "fmt must be one of"),
+    (lambda: code_table("fp4"), "fmt must be one of"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):

@@ -93,6 +93,7 @@ def test_mxint8_follows_the_spec():
     (lambda: mx.mx_dequantize(np.ones(32), np.ones(1, np.uint8), "mxfp4"), "codes and scales must hold integers"),
     (lambda: mx.mx_dequantize(np.ones(32, np.uint8), np.ones(2, np.uint8), "mxfp4"), "scales must have shape"),
     (lambda: mx.mx_bits_per_element("fp8"), "fmt must be one of"),
+    (lambda: mx.mx_fake_quantize(np.ones((2, 32)), "mxfp4", block_size=64), "block_size must divide"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):

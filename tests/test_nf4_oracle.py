@@ -96,6 +96,7 @@ def test_nf4_beats_uniform_int4_absmax_on_gaussian_weights():
     (lambda: N.dequantize_scales(np.ones(4), np.ones(1), 0.0), "c_q must hold integers"),
     (lambda: N.nf4_dequantize(N.nf4_quantize(np.ones(64 * 256)), (3, 3)), "shape must hold"),
     (lambda: N.nf4_bits_per_weight(scaler_block_size=0), "scaler_block_size must be >= 1"),
+    (lambda: N.nf4_fake_quantize(np.ones(64 * 256), scaler_block_size=-1), "scaler_block_size must be >= 1"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
