@@ -30,7 +30,6 @@ import numpy as np
 from ..core import validation as v
 from .groupwise import groupwise_fake_quantize
 from .primitives import EPS, int_matmul, qparams, quantize
-from .ptq import dynamic_int8_linear
 
 
 def _matrix(a, name):
@@ -81,21 +80,25 @@ def smooth(X, W, s):
 
 
 def w8a8_linear(X, W, b=None, activations="per_token"):
-    """Return x W^T + b with int8 per-output-channel weights and int8 symmetric activations in float32.
+    """Return x W^T + b with int8 per-output-channel weights and int8 symmetric activations, float32.
 
-    activations="per_token": one scale per row of X at run time (torchao's Int8DynamicActivationInt8Weight,
-    ptq.dynamic_int8_linear); "per_tensor": one scale max|X| / 127.5 for the whole X (the hardest case,
-    SmoothQuant's O1-O3 settings, Xiao et al. 2023, table 2).
+    s = max|v| / 127.5, q = clamp(round(v * (1 / s)), -128, 127) (primitives, torch's rule) for each row
+    of W and, activations="per_token", each row of X at run time (torchao's
+    Int8DynamicActivationInt8WeightConfig, as ptq.dynamic_int8_linear), or "per_tensor", one scale for
+    the whole X (the hardest case, SmoothQuant's O1-O3 settings, Xiao et al. 2023, table 2); then
+    y = (float32(q_x q_w^T) s_x) s_w + b, the int32 sums exact.
     """
     v.choice(activations, "activations", {"per_token", "per_tensor"})
     X, W = _pair(X, W)
     if activations == "per_token":
-        return dynamic_int8_linear(X, W, b)
-    s_x, z_x = qparams(X.min(), X.max(), symmetric=True)
-    q_x = quantize(X, s_x, z_x, -128, 127, rule="torch")
+        s_x, z_x = qparams(X.min(axis=1), X.max(axis=1), symmetric=True)
+        q_x, s_x = quantize(X, s_x, z_x, -128, 127, axis=0, rule="torch"), s_x[:, None]
+    else:
+        s_x, z_x = qparams(X.min(), X.max(), symmetric=True)
+        q_x, s_x = quantize(X, s_x, z_x, -128, 127, rule="torch"), np.float32(s_x)
     s_w, z_w = qparams(W.min(axis=1), W.max(axis=1), symmetric=True)
     q_w = quantize(W, s_w, z_w, -128, 127, axis=0, rule="torch")
-    y = (int_matmul(q_x, q_w.T).astype(np.float32) * np.float32(s_x)) * s_w  # exact int32 sums
+    y = (int_matmul(q_x, q_w.T).astype(np.float32) * s_x) * s_w
     return y if b is None else y + np.asarray(b, dtype=np.float32)
 
 
