@@ -30,7 +30,7 @@ from course_lib.frameworks.torch_transformer import from_torch, to_torch  # noqa
 # Modules under a licence of their own besides the PSF's ("Licenses and Acknowledgements for
 # Incorporated Software" in the Python documentation): left out so that the corpus is PSF-only.
 EXCLUDED = {"asynchat", "asyncore", "trace", "uu"}
-SEED, STEPS, BATCH, LR, WARMUP, THREADS = 0, 600, 16, 3e-3, 50, 1
+SEED, STEPS, BATCH, LR, WARMUP, THREADS = 0, 600, 16, 1e-2, 50, 1
 
 
 def stdlib_docstrings(root=None):
@@ -56,8 +56,10 @@ def stdlib_docstrings(root=None):
 
 
 def write_corpus(path=CORPUS_PATH):
-    """Write the docstrings, joined by DOC_SEPARATOR, as ASCII text."""
+    """Write the docstrings, joined by DOC_SEPARATOR, as ASCII text, and the PSF licence beside them."""
     Path(path).write_text(DOC_SEPARATOR.join(stdlib_docstrings()) + "\n", encoding="ascii")
+    licence = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+    (Path(path).parent / "LICENSE-PSF.txt").write_bytes(licence.read_bytes())
     return path
 
 
