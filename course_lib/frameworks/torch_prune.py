@@ -4,7 +4,8 @@
     prune.l1_unstructured(seq[0], "weight", amount=0.5)
     masks = torch_masks(seq)       # list of bool arrays shaped like course_lib's W (out, in)
 
-`gradual_train` drives torch's pruning from a course_lib schedule during a training loop, and records,
+`gradual_train` drives torch's pruning from a course_lib schedule as an `on_step` hook of
+`torch_bridge.torch_train` (the one torch training loop), and records,
 at every mask update, whether torch's new mask equals course_lib's on the same weights.
 """
 import numpy as np
