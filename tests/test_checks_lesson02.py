@@ -38,6 +38,12 @@ def _csr_lists(w):
     return np.array(data, dtype=w.dtype), np.array(indices, dtype=float), np.array(indptr)
 
 
+def _csr_no_dtype(w):
+    """A list-built CSR whose np.array(data) has no dtype: float32 values stay float32, an empty row set is float64."""
+    rows, cols = np.nonzero(w)
+    return np.array(list(w[rows, cols])), cols.astype(np.int64), np.concatenate([[0], np.cumsum((w != 0).sum(1))])
+
+
 CHECKERS = {
     "element_mask": (L.check_element_mask, magnitude_mask, {
         "int() instead of round": (lambda w, s: _mask_k(w, int(s * w.size), np.abs), "int() truncates"),
@@ -56,6 +62,7 @@ CHECKERS = {
         "L2 norm": (lambda w, s: structured_mask(w, s, axis=1, p=2), "L2"),
         "signed sums": (lambda w, s: _channels(w, s, norm=lambda x: x.sum(1)), "not |w|"),
         "half-up channel count": (lambda w, s: _channels(w, s, count=lambda x: math.floor(x + 0.5)), "half up"),
+        "int() instead of round": (lambda w, s: _channels(w, s, count=int), "int() truncates"),
         "one flag per channel": (lambda w, s: _channels(w, s)[(0, slice(None)) + (0,) * (w.ndim - 2)],
                                  "shaped like w"),
         "True marks pruned": (lambda w, s: ~structured_mask(w, s, axis=1), "True must mean KEEP"),
@@ -68,6 +75,10 @@ CHECKERS = {
         "keeps explicit zeros": (lambda w: (w.ravel(), np.tile(np.arange(w.shape[1]), w.shape[0]),
                                             np.arange(0, w.size + 1, w.shape[1])), "kept the zeros"),
         "float indices": (_csr_lists, "return integers"),
+        "data as float64": (lambda w: (to_csr(w)[0].astype(np.float64),) + to_csr(w)[1:], "keep w's dtype"),
+        "data built without a dtype": (_csr_no_dtype, "np.array of an empty list is float64"),
+        "float32 data for a float64 w": (lambda w: (to_csr(w)[0].astype(np.float32),) + to_csr(w)[1:],
+                                         "w's dtype"),
     }),
     "masked_sgd_step": (L.check_masked_sgd_step, masked_update, {
         "result not re-masked": (lambda w, g, m, lr: w - lr * g * m, "not masked"),

@@ -101,6 +101,43 @@ def test_torch_gradual_training_masks_equal_course_lib_at_every_update(trained):
 
 
 @pytest.mark.torch
+def test_torch_gradual_training_is_the_numpy_gradual_prune(trained):
+    """One training loop: gradual_train runs torch_train with an on_step hook, so its batches, steps and
+    masks are nn.train's; in float64 the trajectory equals prune.gradual_prune(rule="torch")."""
+    from course_lib.frameworks import import_torch
+    from course_lib.frameworks.torch_prune import gradual_train
+    from course_lib.frameworks.torch_bridge import to_torch, torch_weights
+    import_torch(0)
+    m, d = trained
+    sched = PolynomialDecay(0.0, 0.9, begin_step=5, end_step=65, frequency=6)
+    seq = to_torch(m)
+    hist = gradual_train(seq, d.X_train[:320], d.y_train[:320], sched, epochs=7, lr=0.05, seed=4)
+    pm, ph = P.gradual_prune(m, d.X_train[:320], d.y_train[:320], sched, epochs=7, lr=0.05, seed=4, rule="torch")
+    assert [h[:3] for h in hist] == [tuple(h) for h in ph]
+    for a, b in zip(torch_weights(seq), pm.W):
+        assert np.array_equal(a == 0, b == 0)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)   # float64, same order of operations up to BLAS
+
+
+@pytest.mark.torch
+def test_torch_train_calls_on_step_before_every_batch():
+    from course_lib.frameworks import import_torch
+    from course_lib.frameworks.torch_bridge import to_torch, torch_train, torch_weights
+    import_torch(0)
+    d = load_digits_split()
+    m = MLP([64, 8, 10], activation="relu", seed=0)
+    seq, seen = to_torch(m), []
+    torch_train(seq, d.X_train[:100], d.y_train[:100], 2, lr=0.05, batch_size=32,
+                on_step=lambda step, net: seen.append((step, net is seq, torch_weights(net)[0].copy())))
+    assert [s for s, _, _ in seen] == list(range(1, 9))          # 4 batches of 100 rows per epoch, 2 epochs
+    assert all(same for _, same, _ in seen)
+    assert np.array_equal(seen[0][2], m.W[0])                      # step 1 runs before the first update
+    assert not np.array_equal(seen[1][2], m.W[0])
+    with pytest.raises(TypeError, match="on_step must be a function"):
+        torch_train(seq, d.X_train[:10], d.y_train[:10], 1, on_step=3)
+
+
+@pytest.mark.torch
 def test_torch_repeated_prune_ranks_the_stale_weight_attribute():
     """Without importance_scores, a second prune call ranks `module.weight` as the last forward set it."""
     from course_lib.frameworks import import_torch

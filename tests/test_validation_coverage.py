@@ -57,7 +57,6 @@ CASES = {
     "nn.check_masks": (lambda: nn.check_masks([np.ones(3)], [W]), r"masks\[0\] must be a bool array"),
     "nn.MLP": (lambda: nn.MLP([3, 0, 2]), "sizes must be >= 1"),
     "nn.sgd_step": (lambda: nn.sgd_step(MLP.copy(), X, Y, "cross_entropy", lr=0.0), r"lr must be in \(0, inf\)"),
-    "nn.sgd_epoch": (lambda: nn.sgd_epoch(MLP.copy(), X, Y, batch_size=0), "batch_size must be >= 1"),
     "nn.train": (lambda: nn.train(MLP.copy(), X, Y, 1, momentum=1.0), r"momentum must be in \[0, 1\)"),
     "nn.Network": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.accuracy": (lambda: nn.accuracy(MLP, X, Y[:3]), "y must have 5 entries"),

@@ -78,7 +78,9 @@ CHANNEL_MISTAKES = [
             "you summed w, not |w|: negative weights must add to the L1 norm"),
     Mistake(lambda w, s: _channel_keep(w, s, count=_half_up),
             "you rounded half up; Python's round goes half to even (round(2.5) = 2)"),
-    Mistake(lambda w, s: _channel_keep(w, s, count=int), "int() truncates: prune round(sparsity * channels)"),
+    Mistake(lambda w, s: _channel_keep(w, s, count=int),
+            "int() truncates (int(0.35 * 10) = int(3.5) = 3): prune round(sparsity * channels) with Python's "
+            "round (round(3.5) = 4)"),
     Mistake(lambda w, s: _channel_keep(w, s)[(0, slice(None)) + (0,) * (w.ndim - 2)],
             "you returned one flag per channel: return a mask shaped like w (broadcast it to w.shape)"),
 ]
@@ -99,6 +101,8 @@ def check_channel_mask(fn):
                   hint="L1 = sum of |w| (3.6 vs 2.0 here); the L2 norm would rank these two channels the other way"),
              Case("round(0.25 * 10) = 2 (half to even)", (_rng_w((4, 10, 3, 3), 16), 0.25),
                   hint="prune round(sparsity * channels) with Python's round, half to even: round(2.5) = 2"),
+             Case("round(0.35 * 10) = 4, not int(3.5) = 3", (_rng_w((3, 10, 2, 2), 17), 0.35),
+                  hint="prune round(sparsity * channels) with Python's round: round(3.5) = 4, int(3.5) = 3"),
              Case("tied norms: lower channel first", (tied, 0.4),
                   hint="among equal norms prune the lower channel index first"),
              Case("sparsity 0", (_rng_w((3, 4, 2, 2), 9), 0.0), hint="nothing pruned"),
@@ -120,10 +124,28 @@ def _with_zeros(w):
     return w.ravel(), np.tile(np.arange(w.shape[1]), w.shape[0]), np.arange(0, w.size + 1, w.shape[1])
 
 
+def _csr_data_as(dtype):
+    def wrong(w):
+        data, indices, indptr = to_csr(w)
+        return data.astype(dtype), indices, indptr
+    return wrong
+
+
+def _csr_compare(expected, got):
+    """items() with exact, and data in w's EXACT dtype (float32 stays float32; exact() checks only the kind)."""
+    if isinstance(got, (tuple, list)) and len(got) == 3 and isinstance(got[0], np.ndarray) \
+            and got[0].dtype.kind == "f" and got[0].dtype != expected[0].dtype:
+        return f"data: expected dtype {expected[0].dtype} (w's dtype), got dtype {got[0].dtype}"
+    return items(("data", "indices", "indptr"))(expected, got)
+
+
 CSR_MISTAKES = [
     Mistake(_csr_no_leading_zero, "indptr starts with 0 and has rows + 1 entries: row r is data[indptr[r]:indptr[r + 1]]"),
     Mistake(_csc, "you went column by column (that is CSC): CSR stores the matrix row by row"),
     Mistake(_with_zeros, "you kept the zeros: CSR stores only the non-zero entries"),
+    *[Mistake(_csr_data_as(t), "data must keep w's dtype: a float32 w gives float32 data, a float64 w float64 "
+                               "(e.g. `np.array(values, dtype=w.dtype)`; np.array of an empty list is float64)")
+      for t in (np.float64, np.float32)],
 ]
 
 
@@ -137,8 +159,12 @@ def check_to_csr(fn):
              Case("all zeros", (np.zeros((3, 2)),), hint="data and indices are empty; indptr is [0, 0, 0, 0]"),
              Case("row-major, not column-major", (np.array([[0.0, 5.0], [7.0, 0.0], [1.0, 2.0]]),),
                   hint="CSR stores row by row (CSC would go column by column)"),
-             Case("a single row", (np.array([[0.0, -1.0, 0.0, 4.0]]),), hint=hint)]
-    return run_checks(fn, to_csr, cases, "2.3", compare=items(("data", "indices", "indptr")), mistakes=CSR_MISTAKES)
+             Case("a single row", (np.array([[0.0, -1.0, 0.0, 4.0]]),), hint=hint),
+             Case("float32: data stays float32", (w.astype(np.float32),),
+                  hint="data in w's dtype: build it with dtype=w.dtype (a float32 w gives float32 data)"),
+             Case("float32, all zeros: empty data is still float32", (np.zeros((2, 3), np.float32),),
+                  hint="np.array([]) is float64: give the empty data w's dtype (dtype=w.dtype)")]
+    return run_checks(fn, to_csr, cases, "2.3", compare=_csr_compare, mistakes=CSR_MISTAKES)
 
 
 def _as_keep(mask):

@@ -318,17 +318,6 @@ def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
     return value
 
 
-def sgd_epoch(model, X, y, loss="mse", lr=0.1, batch_size=32, rng=None, momentum=0.0, state=None):
-    """Run one epoch of minibatch SGD (with optional momentum); return the mean training loss."""
-    n = _check_xy(X, y)
-    batch_size = v.integer(batch_size, "batch_size", minimum=1)
-    rng = np.random.default_rng(0) if rng is None else rng
-    order = rng.permutation(n)
-    state = {} if state is None else state
-    return float(np.mean([sgd_step(model, X[order[i:i + batch_size]], _batch(y, order[i:i + batch_size]),
-                                   loss, lr, momentum, state) for i in range(0, n, batch_size)]))
-
-
 def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss="cross_entropy",
           on_step=None):
     """Train `model` in place with minibatch SGD with momentum; return the mean loss of each epoch.

@@ -79,18 +79,27 @@ def torch_weights(seq):
     return out
 
 
-def torch_train(seq, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0):
+def torch_train(seq, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, on_step=None):
     """Train a torch module in place with minibatch SGD with momentum on cross-entropy (torch's defaults);
-    return the mean loss of each epoch. The batches follow numpy's permutation with `seed`, as `nn.train`."""
+    return the mean loss of each epoch. The batches follow numpy's permutation with `seed`, as `nn.train`.
+
+    The course's one torch training loop. `on_step(step, seq)` runs at the START of every step (1, 2, ...),
+    before that batch's update, exactly as in `nn.train` (where tfmot's pruning wrapper updates its masks).
+    """
     torch = import_torch()
     epochs, batch_size = v.integer(epochs, "epochs", minimum=0), v.integer(batch_size, "batch_size", minimum=1)
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function on_step(step, seq) or None, got {type(on_step).__name__}")
     dtype = next(seq.parameters()).dtype
     Xt, yt = torch.as_tensor(np.asarray(X), dtype=dtype), torch.as_tensor(np.asarray(y), dtype=torch.long)
     opt = torch.optim.SGD(seq.parameters(), lr=v.real(lr, "lr", low=0.0, low_inclusive=False), momentum=momentum)
-    rng, history = np.random.default_rng(seed), []
+    rng, history, step = np.random.default_rng(seed), [], 0
     for _ in range(epochs):
         order, losses = rng.permutation(len(Xt)), []
         for start in range(0, len(Xt), batch_size):
+            step += 1
+            if on_step is not None:
+                on_step(step, seq)
             idx = torch.as_tensor(order[start:start + batch_size])
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(seq(Xt[idx]), yt[idx])

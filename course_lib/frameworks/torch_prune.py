@@ -4,14 +4,14 @@
     prune.l1_unstructured(seq[0], "weight", amount=0.5)
     masks = torch_masks(seq)       # list of bool arrays shaped like course_lib's W (out, in)
 
-`gradual_train` drives torch's pruning from a course_lib schedule during a training loop, and records,
+`gradual_train` drives torch's pruning from a course_lib schedule as an `on_step` hook of
+`torch_bridge.torch_train` (the one torch training loop), and records,
 at every mask update, whether torch's new mask equals course_lib's on the same weights.
 """
 import numpy as np
 
 from ._imports import import_torch
-from .torch_bridge import linears, torch_weights
-from ..core import validation as v
+from .torch_bridge import linears, torch_train, torch_weights
 from ..pruning.masks import magnitude_mask
 
 
@@ -44,36 +44,27 @@ def _prune_to(lin, sparsity):
 
 
 def gradual_train(seq, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0):
-    """Train a torch Sequential (cross-entropy, SGD) while `schedule` raises its sparsity.
+    """Train a torch Sequential (cross-entropy, SGD) with `torch_train` while `schedule` raises its sparsity.
 
     Step counting as tfmot and course_lib.prune.gradual_prune: step += 1 before each batch; at a
-    schedule step, each Linear is pruned to round(s * n) zeros by torch.nn.utils.prune. Returns
+    schedule step, each Linear is pruned to round(s * n) zeros by torch.nn.utils.prune (an on_step hook
+    of torch_train, so the batches follow numpy's permutation with `seed`, as nn.train). Returns
     history: (step, s, measured sparsity, torch mask == course_lib magnitude_mask(rule="torch")
     on the same weights) per update.
     """
-    torch = import_torch()
-    gen = torch.Generator().manual_seed(int(seed))
-    Xt, yt = torch.as_tensor(X, dtype=linears(seq)[0].weight.dtype), torch.as_tensor(y, dtype=torch.long)
-    opt = torch.optim.SGD(seq.parameters(), lr=lr, momentum=momentum)
-    step, history = 0, []
-    for _ in range(v.integer(epochs, "epochs", minimum=0)):
-        order = torch.randperm(len(Xt), generator=gen)
-        for start in range(0, len(Xt), batch_size):
-            step += 1
-            if schedule.should_prune(step):
-                s = schedule.sparsity(step)
-                before = torch_weights(seq)
-                for lin in linears(seq):
-                    _prune_to(lin, s)
-                agree = all(np.array_equal(m, magnitude_mask(w, s, "torch"))
-                            for m, w in zip(torch_masks(seq), before))
-                masks = torch_masks(seq)
-                zeros = sum(int((~m).sum()) for m in masks)
-                history.append((step, s, zeros / sum(m.size for m in masks), agree))
-            idx = order[start:start + batch_size]
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(seq(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return history
+    history = []
 
+    def update(step, net):
+        if not schedule.should_prune(step):
+            return
+        s = schedule.sparsity(step)
+        before = torch_weights(net)
+        for lin in linears(net):
+            _prune_to(lin, s)
+        masks = torch_masks(net)
+        agree = all(np.array_equal(m, magnitude_mask(w, s, "torch")) for m, w in zip(masks, before))
+        zeros = sum(int((~m).sum()) for m in masks)
+        history.append((step, s, zeros / sum(m.size for m in masks), agree))
+
+    torch_train(seq, X, y, epochs, lr=lr, batch_size=batch_size, momentum=momentum, seed=seed, on_step=update)
+    return history
