@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from make_student_copies import BEGIN, END, EXERCISE, STUDENT, strip_solutions, write_all
+from make_student_copies import BEGIN, END, EXERCISE, STUDENT, is_speaker_notes, strip_solutions, write_all
 from nbtools import error_outputs, execute, source_notebooks
 
 SOURCES = source_notebooks()
@@ -78,6 +78,25 @@ def test_student_copy_has_no_solution_text(path):
         for line in _solution_lines(s_cell.source):
             assert line not in t_cell.source, f"{path.name}: solution line leaked: {line!r}"
         assert not t_cell.outputs and t_cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_student_copy_has_no_speaker_notes(path):
+    src = nbformat.read(path, as_version=4)
+    stu = nbformat.read(STUDENT / path.name, as_version=4)
+    notes = [c for c in src.cells if is_speaker_notes(c)]
+    assert notes, f"{path.name}: the source has no speaker notes to leave out?"
+    assert not any(is_speaker_notes(c) for c in stu.cells)
+    assert "Speaker notes" not in (STUDENT / path.name).read_text()
+    assert len(stu.cells) == len(src.cells) - len(notes)   # nothing else is dropped
+
+
+def test_speaker_notes_are_recognised_by_type_and_by_text():
+    md = nbformat.v4.new_markdown_cell
+    assert is_speaker_notes(md("anything", metadata={"slideshow": {"slide_type": "notes"}}))
+    assert is_speaker_notes(md("*Speaker notes.* Exercise 8.2: shift right with rounding ..."))
+    assert not is_speaker_notes(md("## Exercises", metadata={"slideshow": {"slide_type": "slide"}}))
+    assert not is_speaker_notes(nbformat.v4.new_code_cell("print('Speaker notes')"))
 
 
 @pytest.mark.slow
