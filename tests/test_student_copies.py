@@ -1,11 +1,14 @@
 """Student copies: fresh, free of solutions, every exercise stubbed and checked, and they run end to end."""
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 from make_student_copies import BEGIN, END, EXERCISE, STUDENT, is_speaker_notes, strip_solutions, write_all
-from nbtools import error_outputs, execute, source_notebooks
+from nbtools import error_outputs, source_notebooks
 
 SOURCES = source_notebooks()
 
@@ -99,12 +102,74 @@ def test_speaker_notes_are_recognised_by_type_and_by_text():
     assert not is_speaker_notes(nbformat.v4.new_code_cell("print('Speaker notes')"))
 
 
+WATCH = "import sys\nsys.path.insert(0, {tools!r})\nimport figure_labels\nfigure_labels.watch(get_ipython())"
+REPORT = "import json\nprint('FIGURE-LABELS:' + json.dumps(figure_labels.FOUND))"
+# The capstone chart (lesson 11) is being redrawn by the capstone-chart fix of issue 21 (another branch):
+# remove it from here once merged (strict=False: the merge passes either way).
+LABELS_PENDING = {"11_capstone.ipynb"}
+
+
+@pytest.fixture(scope="module")
+def ran():
+    """Run each student copy once, top to bottom, with every displayed figure checked for overlapping labels."""
+    cache = {}
+
+    def run(path):
+        if path.name not in cache:
+            nb = nbformat.read(STUDENT / path.name, as_version=4)
+            tools = str(Path(__file__).resolve().parent.parent / "tools")
+            nb.cells.insert(0, nbformat.v4.new_code_cell(WATCH.format(tools=tools)))
+            nb.cells.append(nbformat.v4.new_code_cell(REPORT))
+            NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                           resources={"metadata": {"path": str(STUDENT)}}).execute(stderr=subprocess.DEVNULL)
+            executed = nb
+            out = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+            labels = json.loads(out.split("FIGURE-LABELS:", 1)[1]) if "FIGURE-LABELS:" in out else None
+            executed.cells = executed.cells[1:-1]
+            cache[path.name] = executed, labels
+        return cache[path.name]
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path):
-    nb, _ = execute(STUDENT / path.name)
+def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path, ran):
+    nb, _ = ran(path)
     assert not error_outputs(nb), f"{path.name}: the student copy crashed"
     verdicts = [o.get("data", {}).get("text/plain", "") + o.get("text", "")
                 for c in _code(nb) if "check_" in c.source for o in c.outputs]
     n_ex = sum(BEGIN in c.source for c in _code(nbformat.read(path, as_version=4)))
     assert sum("not done yet" in v for v in verdicts) == n_ex
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    p.name in LABELS_PENDING, reason="the capstone chart: redrawn on the capstone branch of issue 21", strict=False))
+    for p in SOURCES], ids=lambda p: p.name)
+def test_no_figure_has_overlapping_labels(path, ran):
+    """Every figure the lesson shows (the same code as the source's), checked as matplotlib draws it."""
+    _, labels = ran(path)
+    assert labels is not None, f"{path.name}: the figure check did not report"
+    shown = [f"code cell {f['cell']} ({f['figure']!r}): {f['texts'][0]!r} overlaps {f['texts'][1]!r}" for f in labels]
+    assert shown == [], f"{path.name}: {len(shown)} overlapping label(s): " + "; ".join(shown[:6])
+
+
+def test_the_overlap_check_finds_overlaps_and_only_those():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from figure_labels import overlaps
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set(xlabel="x", ylabel="y", title="clean")
+    ax.legend()
+    assert overlaps(fig) == []
+    ax.text(0.5, 0.5, "one label", transform=ax.transAxes)
+    ax.text(0.52, 0.5, "another label", transform=ax.transAxes)
+    assert [(a, b) for a, b, _, _ in overlaps(fig)] == [("one label", "another label")]
+    ax.set_xticks(range(40))            # 40 tick labels on a 4-inch axis: they collide
+    ax.set_xticklabels([f"tick {i}" for i in range(40)])
+    assert len(overlaps(fig)) > 10
+    plt.close(fig)
