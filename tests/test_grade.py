@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,7 @@ def _class(folder):
         "writer": ([WRITE] + blank, ["not done"] * 3),
         "loops": (loops, ["error", "passed", "error"]),
         "crash": (crash, ["passed", "passed", "error"]),
+        "deleted": (perfect + ["del affine_qparams_ex"], ["missing", "passed", "passed"]),
     }
     for name, (cells, _) in students.items():
         (folder / name).mkdir(parents=True)
@@ -168,6 +170,20 @@ def test_feedback_names_the_failed_case_and_the_hint(graded):
 
 def test_the_summary_counts_passes(graded):
     assert "perfect" in graded["out"] and "3/3" in graded["out"]
+
+
+def test_the_total_limit_stops_a_slow_notebook(tmp_path):
+    cells = _exercise_cells(ROOT / "notebooks" / LESSON)
+    cells.insert(1, "import time\ntime.sleep(60)")
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / LESSON).write_text(json.dumps(_nb(cells)))
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(tmp_path), "--timeout", "30",
+                          "--total", "3"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert [r["verdict"] for r in rows] == ["error"] * 3 and "total time limit" in rows[0]["detail"]
+    assert time.monotonic() - t0 < 60, "the total limit did not stop the 60 s cell"
 
 
 # ------------------------------------------------------------------------ the command line

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import grading_codec as codec  # noqa: E402
-from grading_kernel import Kernel, KernelDied, prepare, remove, snapshot_course  # noqa: E402
+from grading_kernel import Kernel, KernelDied, isolation, prepare, remove, snapshot_course  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -81,7 +81,7 @@ def submissions(root):
     """Yield (student, lesson, path) for every submitted notebook below root, sorted."""
     root = Path(root)
     for p in sorted(root.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in p.parts or "feedback" in p.relative_to(root).parts[:1]:
+        if ".ipynb_checkpoints" in p.parts or "feedback" in p.relative_to(root).parts[:1] or ".updated." in p.name:
             continue
         student = p.parent.name if p.parent != root else p.name.split("__")[0]
         lesson = p.name.split("__")[-1][:2]
@@ -121,6 +121,8 @@ class Session:
                         break
             else:
                 self.kernel = kernel
+        if self.left(1) <= 0:
+            raise Stop("error", "the notebook ran past its total time limit")
         return self.kernel
 
     def lost(self):
@@ -174,6 +176,8 @@ def proxy(session, name, deadline):
             text = session.ready().call(name, args, kwargs, max(0.0, left))
         except KernelDied as e:
             session.lost()
+            if str(e) == "timeout" and session.left(1) <= 0:
+                raise Stop("error", "the notebook ran past its total time limit") from None
             raise Stop("error", f"your function ran past the time limit ({session.timeout:g} s) and was stopped"
                        if str(e) == "timeout" else "your function crashed the kernel (it exited)") from None
         except Exception as e:  # pickling the checker's arguments, starting a kernel
@@ -338,6 +342,7 @@ def parse_args(argv):
 
 if __name__ == "__main__":
     a = parse_args(sys.argv[1:])
+    print(f"[grade] {isolation()}", file=sys.stderr)
     rows, notes = grade(a.submissions, a.timeout, a.total, a.jobs)
     print(summary(rows))
     for (st, le), ns in sorted(notes.items()):
