@@ -186,6 +186,15 @@ def test_the_total_limit_stops_a_slow_notebook(tmp_path):
     assert time.monotonic() - t0 < 60, "the total limit did not stop the 60 s cell"
 
 
+def test_submissions_are_found_by_student_at_any_depth(tmp_path):
+    for rel in ("alice/work/07_quantization_basics.ipynb", "bob/07_quantization_basics.ipynb",
+                "carol__07_quantization_basics.ipynb", "dan/07_quantization_basics.updated.ipynb",
+                "feedback/x.ipynb", "eve/.ipynb_checkpoints/07_quantization_basics.ipynb", "fay/notes.ipynb"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    assert [(s, le) for s, le, _ in grade.submissions(tmp_path)] == [("alice", "07"), ("bob", "07"), ("carol", "07")]
+
+
 # ------------------------------------------------------------------------ the command line
 
 def test_help_and_a_missing_value_are_proper_errors(tmp_path):

@@ -2,7 +2,8 @@
 
     python3 course.py grade SUBMISSIONS_DIR [--timeout SECONDS] [--total SECONDS] [--jobs N]
 
-SUBMISSIONS_DIR holds one folder per student (or notebooks named STUDENT__NN_lesson.ipynb).
+SUBMISSIONS_DIR holds one folder per student (any depth: alice/work/07_x.ipynb is alice's), or
+notebooks named STUDENT__NN_lesson.ipynb.
 
 How a notebook is graded (tools/grading_kernel.py, tools/grading_codec.py):
 1. Its code cells run in a fresh kernel, in a fresh temporary folder that holds only the
@@ -83,7 +84,8 @@ def submissions(root):
     for p in sorted(root.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in p.parts or "feedback" in p.relative_to(root).parts[:1] or ".updated." in p.name:
             continue
-        student = p.parent.name if p.parent != root else p.name.split("__")[0]
+        rel = p.relative_to(root).parts  # alice/07_x.ipynb, alice/work/07_x.ipynb or alice__07_x.ipynb
+        student = rel[0] if len(rel) > 1 else p.name.split("__")[0]
         lesson = p.name.split("__")[-1][:2]
         if lesson.isdigit() and any(NOTEBOOKS.glob(f"{lesson}_*.ipynb")):
             yield student, lesson, p
