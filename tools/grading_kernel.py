@@ -53,8 +53,10 @@ def isolation():
     """Say how submissions are isolated on this machine (printed by the grader)."""
     if _unprivileged():
         return "each kernel runs as the user `nobody`: it cannot write outside its own folder"
-    return ("each kernel runs as this user (run the grader as root, in a container, to run kernels as `nobody`); "
-            "verdicts are safe either way, but a submission could write into files this user owns")
+    why = ("the user `nobody` cannot run this Python, e.g. it lives below /root" if os.name == "posix"
+           and os.geteuid() == 0 else "only root can start kernels as the user `nobody`")
+    return (f"each kernel runs as this user ({why}): verdicts are safe either way, but a submission could "
+            "write into files this user owns; grade untrusted work in a container")
 
 
 def _read_only(path):
@@ -83,7 +85,8 @@ def prepare(folder, notebook, course_copy):
         for sub in ("work", "home", "tmp"):
             for p in [folder / sub, *(folder / sub).rglob("*")]:
                 os.chown(p, *who)
-        os.chmod(folder, 0o755)
+        for p in (folder.parent, folder):  # mkdtemp made the parent 0700: nobody must get through it
+            os.chmod(p, 0o755)
     return folder
 
 
