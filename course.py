@@ -87,17 +87,12 @@ def main(argv):
     setup()
     if cmd == "setup":
         return 0
-    if cmd == "start":
+    if cmd == "start":  # the student's work/ folder, then JupyterLab on its lesson 00 (tools/student_work.py)
         _lab_settings()
-        own_root = any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args)
-        first = [FIRST] if (ROOT / FIRST).exists() and not own_root else []
-        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-        where = [] if own_root else [f"--ServerApp.root_dir={ROOT}"]  # the whole course, lesson 00 (student copy)
-        cmd = [str(PY), "-m", "jupyter", "lab", *first, *where, *root, "--LabApp.custom_css=True", *args]
-        if os.name == "posix":  # become JupyterLab, so Ctrl+C and kill reach the server itself
-            os.chdir(ROOT)
-            os.execve(cmd[0], cmd, _env())
-        return _run(cmd, env=_env())
+        sys.path.insert(0, str(ROOT / "tools"))
+        from student_work import start
+
+        return start([str(PY), "-m", "jupyter", "lab"], args, _env())
     with _own_tmpdir() as tmp:  # TensorFlow's autograph writes files to the temp folder: keep them in ours
         env = dict(_env(), TMPDIR=tmp, TEMP=tmp, TMP=tmp)
         if cmd == "test":

@@ -2,11 +2,16 @@
 
 Asserted per deck: no console error, no failed request and no request leaving the machine (only
 file: and data: URLs), every formula typeset by MathJax (no raw `$...$`, no TeX error), and no slide
-whose content goes beyond 1280x720 or is cut inside a scrolling box. Screenshots of the title slide
+whose content goes beyond 1280x720 or is cut inside a scrolling box; no slide with more than 250
+words or a listing of more than 15 lines of code or output (known offenders marked, with their slides).
+The speaker view shows the notes within 5 s, without MathJax errors; the notes handout prints each
+slide, then its notes. Figures are checked for overlapping labels as matplotlib draws them, in
+tests/test_student_copies.py (a PNG in a deck cannot be). Screenshots of the title slide
 and of one content slide per deck go to build/test-artifacts/slides/ (git-ignored).
 Without Chromium these tests are skipped with the command that installs it; with CI=true they fail.
 """
 import re
+import time
 
 import pytest
 from browser import HEIGHT, WIDTH, print_pdf, wait_for_deck, walk_deck
@@ -17,6 +22,17 @@ pytestmark = pytest.mark.browser
 NOTEBOOKS = source_notebooks()
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "slides"
 NOT_YET_CURATED = set()  # decks whose slides still overflow; remove a name once curated
+MAX_WORDS, MAX_LISTING = 250, 15   # per slide: words the audience reads; lines of code or output in one listing
+# Known dense slides, measured 2026-12-03 (remove an entry once its slides are split or trimmed; the marks
+# are strict=False so that a merge passes either way). Lessons 10 and 11: the dense-slides fix of issue 21
+# (another branch). The others were found by this test and belong to their lessons' owners.
+DENSE_PENDING = {"10_knowledge_distillation": "issue 21's dense-slides fix (another branch)",
+                 "11_capstone": "issue 21's dense-slides fix (another branch)",
+                 "04_optimal_brain_surgeon": "slide 6.2: 287 words",
+                 "05_magnitude_pruning": "slide 3.2: a 22-line listing",
+                 "07_quantization_basics": "slide 5.2: 270 words",
+                 "08_post_training_quantization": "slides 7.2 and 12.1: 298 and 266 words",
+                 "09_quantization_aware_training": "slide 9.2: 280 words and a 17-line listing"}
 RAW_MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[")
 
 
@@ -115,9 +131,38 @@ def test_speaker_view_shows_the_notes_offline(chromium_browser, decks):
         with context.expect_page() as opened:
             page.keyboard.press("s")  # reveal.js's notes plugin: the speaker view in a new window
         view = opened.value
+        errors = []
+        view.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        view.on("pageerror", lambda e: errors.append(str(e)))
+        t0 = time.monotonic()
         view.wait_for_selector(".speaker-controls-notes", timeout=15000)
         view.wait_for_function("() => document.querySelector('.speaker-controls-notes').innerText.includes('Speaker notes')",
                                timeout=15000)
+        shown_after = time.monotonic() - t0
+        page.keyboard.press("ArrowRight")   # a slide change in the deck reaches the speaker view's previews
+        view.wait_for_timeout(500)
     finally:
         context.close()
     assert external == [], f"the speaker view reached the network: {external[:3]}"
+    assert not [e for e in errors if "MathJax" in e], f"MathJax errors in the speaker view: {errors[:3]}"
+    assert shown_after < 5, f"the speaker notes appeared after {shown_after:.1f} s"
+
+
+@pytest.mark.parametrize("stem", [pytest.param(p.stem, marks=pytest.mark.xfail(
+    p.stem in DENSE_PENDING, reason=f"dense slides not yet split: {DENSE_PENDING.get(p.stem)}",
+    strict=False)) for p in NOTEBOOKS])
+def test_no_slide_is_a_wall_of_text_or_code(walked, stem):
+    dense = [f"{_where(s)}: {s['words']} words" for s in walked(stem)["slides"] if s["words"] > MAX_WORDS]
+    dense += [f"{_where(s)}: a {s['longest_listing']}-line listing" for s in walked(stem)["slides"]
+              if s["longest_listing"] > MAX_LISTING]
+    assert dense == [], f"{stem}: {len(dense)} dense slide(s) (limits {MAX_WORDS} words, {MAX_LISTING} lines " \
+                        "of code or output): split or trim them: " + "; ".join(dense)
+
+
+def test_notes_handout_has_each_slide_then_its_notes(chromium_browser, decks, tmp_path):
+    stem = NOTEBOOKS[0].stem
+    pdf = print_pdf(decks[stem], tmp_path / f"{stem}.notes.pdf", chromium_browser, notes=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    html = decks[stem].read_text()
+    slides, noted = len(re.findall(r"<section data-cell=", html)), html.count('<aside class="notes">')
+    assert pages == slides + noted and noted > 0, f"{stem}: {pages} pages for {slides} slides and {noted} notes"

@@ -1,11 +1,14 @@
 """Student copies: fresh, free of solutions, every exercise stubbed and checked, and they run end to end."""
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from make_student_copies import BEGIN, END, EXERCISE, STUDENT, strip_solutions, write_all
-from nbtools import error_outputs, execute, source_notebooks
+from nbclient import NotebookClient
+from make_student_copies import BEGIN, END, EXERCISE, STUDENT, is_speaker_notes, strip_solutions, write_all
+from nbtools import error_outputs, source_notebooks
 
 SOURCES = source_notebooks()
 
@@ -80,12 +83,96 @@ def test_student_copy_has_no_solution_text(path):
         assert not t_cell.outputs and t_cell.execution_count is None
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_student_copy_has_no_speaker_notes(path):
+    src = nbformat.read(path, as_version=4)
+    stu = nbformat.read(STUDENT / path.name, as_version=4)
+    notes = [c for c in src.cells if is_speaker_notes(c)]
+    assert notes, f"{path.name}: the source has no speaker notes to leave out?"
+    assert not any(is_speaker_notes(c) for c in stu.cells)
+    assert "Speaker notes" not in (STUDENT / path.name).read_text()
+    assert len(stu.cells) == len(src.cells) - len(notes)   # nothing else is dropped
+
+
+def test_speaker_notes_are_recognised_by_type_and_by_text():
+    md = nbformat.v4.new_markdown_cell
+    assert is_speaker_notes(md("anything", metadata={"slideshow": {"slide_type": "notes"}}))
+    assert is_speaker_notes(md("*Speaker notes.* Exercise 8.2: shift right with rounding ..."))
+    assert not is_speaker_notes(md("## Exercises", metadata={"slideshow": {"slide_type": "slide"}}))
+    assert not is_speaker_notes(nbformat.v4.new_code_cell("print('Speaker notes')"))
+
+
+WATCH = "import sys\nsys.path.insert(0, {tools!r})\nimport figure_labels\nfigure_labels.watch(get_ipython())"
+REPORT = "import json\nprint('FIGURE-LABELS:' + json.dumps(figure_labels.FOUND))"
+# Remove an entry once merged (strict=False: the merge passes either way). Lesson 11: the capstone chart
+# (11 overlaps measured, e.g. 'dense float32' on 'dense float32, PyTorch'), redrawn on another branch of
+# issue 21. Lesson 10: reworked on the dense-slides branch; at this base its student copy stops at
+# `D.attention_kd_loss_fn` (moved to course_lib.distillation.features by issue 18), so its later figures are unchecked.
+LABELS_PENDING = {"10_knowledge_distillation.ipynb": "reworked on the dense-slides branch of issue 21",
+                  "11_capstone.ipynb": "the capstone chart, redrawn on another branch of issue 21"}
+
+
+@pytest.fixture(scope="module")
+def ran():
+    """Run each student copy once, top to bottom, with every displayed figure checked for overlapping labels."""
+    cache = {}
+
+    def run(path):
+        if path.name not in cache:
+            nb = nbformat.read(STUDENT / path.name, as_version=4)
+            tools = str(Path(__file__).resolve().parent.parent / "tools")
+            nb.cells.insert(0, nbformat.v4.new_code_cell(WATCH.format(tools=tools)))
+            nb.cells.append(nbformat.v4.new_code_cell(REPORT))
+            NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, allow_errors=True,
+                           resources={"metadata": {"path": str(STUDENT)}}).execute(stderr=subprocess.DEVNULL)
+            executed = nb
+            out = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+            labels = json.loads(out.split("FIGURE-LABELS:", 1)[1]) if "FIGURE-LABELS:" in out else None
+            executed.cells = executed.cells[1:-1]
+            cache[path.name] = executed, labels
+        return cache[path.name]
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path):
-    nb, _ = execute(STUDENT / path.name)
+def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path, ran):
+    nb, _ = ran(path)
     assert not error_outputs(nb), f"{path.name}: the student copy crashed"
     verdicts = [o.get("data", {}).get("text/plain", "") + o.get("text", "")
                 for c in _code(nb) if "check_" in c.source for o in c.outputs]
     n_ex = sum(BEGIN in c.source for c in _code(nbformat.read(path, as_version=4)))
     assert sum("not done yet" in v for v in verdicts) == n_ex
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    p.name in LABELS_PENDING, reason=LABELS_PENDING.get(p.name), strict=False))
+    for p in SOURCES], ids=lambda p: p.name)
+def test_no_figure_has_overlapping_labels(path, ran):
+    """Every figure the lesson shows (the same code as the source's), checked as matplotlib draws it."""
+    _, labels = ran(path)
+    assert labels is not None, f"{path.name}: the figure check did not report"
+    shown = [f"code cell {f['cell']} ({f['figure']!r}): {f['texts'][0]!r} overlaps {f['texts'][1]!r}" for f in labels]
+    assert shown == [], f"{path.name}: {len(shown)} overlapping label(s): " + "; ".join(shown[:6])
+
+
+def test_the_overlap_check_finds_overlaps_and_only_those():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from figure_labels import overlaps
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set(xlabel="x", ylabel="y", title="clean")
+    ax.legend()
+    assert overlaps(fig) == []
+    ax.text(0.5, 0.5, "one label", transform=ax.transAxes)
+    ax.text(0.52, 0.5, "another label", transform=ax.transAxes)
+    assert [(a, b) for a, b, _, _ in overlaps(fig)] == [("one label", "another label")]
+    ax.set_xticks(range(40))            # 40 tick labels on a 4-inch axis: they collide
+    ax.set_xticklabels([f"tick {i}" for i in range(40)])
+    assert len(overlaps(fig)) > 10
+    plt.close(fig)

@@ -46,16 +46,20 @@ def wait_for_deck(page, timeout=30000):
     page.wait_for_function("() => document.body.dataset.deck === 'ready'", timeout=timeout)
 
 
-def print_pdf(deck, pdf=None, browser=None):
-    """Print an exported deck to PDF, one page per slide (reveal.js's ?print-pdf); return the path."""
+def print_pdf(deck, pdf=None, browser=None, notes=False):
+    """Print an exported deck to PDF, one page per slide (reveal.js's ?print-pdf); return the path.
+
+    notes=True prints the speaker-notes handout (NN_name.notes.pdf): each slide, then a page with its
+    notes (reveal.js's showNotes=separate-page).
+    """
     deck = Path(deck).resolve()
-    pdf = Path(pdf) if pdf else deck.with_name(deck.name.replace(".slides.html", ".pdf"))
+    pdf = Path(pdf) if pdf else deck.with_name(deck.name.replace(".slides.html", ".notes.pdf" if notes else ".pdf"))
     if browser is None:
         with chromium() as own:
-            return print_pdf(deck, pdf, own)
+            return print_pdf(deck, pdf, own, notes)
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     try:
-        page.goto(deck.as_uri() + "?print-pdf")
+        page.goto(deck.as_uri() + "?print-pdf" + ("&showNotes=separate-page" if notes else ""))
         wait_for_deck(page)
         page.wait_for_function("() => document.querySelector('.reveal .pdf-page') !== null")
         page.pdf(path=str(pdf), print_background=True, prefer_css_page_size=True)  # reveal.js sets the page size
@@ -64,7 +68,7 @@ def print_pdf(deck, pdf=None, browser=None):
     return pdf
 
 
-MEASURE_SLIDE = """() => {
+MEASURE_SLIDE = r"""() => {
   const s = Reveal.getCurrentSlide(), box = s.getBoundingClientRect(), scale = Reveal.getScale();
   let bottom = 0, right = 0, cut = [];
   for (const el of s.querySelectorAll('*')) {
@@ -80,6 +84,15 @@ MEASURE_SLIDE = """() => {
   const clone = s.cloneNode(true);
   clone.querySelectorAll('pre, code, mjx-container, aside.notes, script, style').forEach(e => e.remove());
   const notes = s.querySelector('aside.notes');
+  // density: the words the audience reads (speaker notes aside; a formula counts as one word)
+  const walker = document.createTreeWalker(s, NodeFilter.SHOW_TEXT), parts = [];
+  while (walker.nextNode()) {
+    const t = walker.currentNode;
+    if (!t.parentElement.closest('aside.notes, mjx-container, script, style')) parts.push(t.textContent);
+  }
+  const words = parts.join(' ').split(/\s+/).filter(w => /[A-Za-z0-9]/.test(w)).length
+    + s.querySelectorAll('mjx-container').length;
+  const listing = [...s.querySelectorAll('pre')].map(p => p.innerText.replace(/\n+$/, '').split('\n').length);
   return {indices: Reveal.getIndices(), bottom: Math.round(bottom), right: Math.round(right), cut,
           text: clone.textContent, math_errors: s.querySelectorAll('mjx-merror, [data-mjx-error]').length
             + [...s.querySelectorAll('mjx-assistive-mml mtext')].filter(t => t.textContent.includes(String.fromCharCode(92))).length,
@@ -87,7 +100,8 @@ MEASURE_SLIDE = """() => {
           table_math: s.querySelectorAll('td mjx-container, th mjx-container').length,
           broken_table_math: [...s.querySelectorAll('td mjx-container, th mjx-container')]
             .filter(m => m.getBoundingClientRect().height / scale > 60).length, images: s.querySelectorAll('img').length,
-          notes: notes ? notes.textContent.trim() : '', fit: parseFloat(s.dataset.fit || '1'), title: (s.querySelector('h1,h2,h3') || {}).textContent || ''};
+          notes: notes ? notes.textContent.trim() : '', words, longest_listing: Math.max(0, ...listing),
+          listing_lines: listing.reduce((a, b) => a + b, 0), fit: parseFloat(s.dataset.fit || '1'), title: (s.querySelector('h1,h2,h3') || {}).textContent || ''};
 }"""
 
 

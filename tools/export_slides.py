@@ -3,6 +3,7 @@
     python3 course.py slides                         # every lesson
     python3 course.py slides notebooks/02_*.ipynb    # just these
     python3 course.py slides --pdf [NOTEBOOK ...]    # and print each deck to slides/NN_name.pdf
+    python3 course.py slides --pdf --notes           # also slides/NN_name.notes.pdf: each slide, then its notes
 
 The notebook is the one source. Its cells' RISE metadata (`slideshow.slide_type`: slide, subslide,
 fragment, -, skip, notes) cut it into slides, as JupyterLab's live slideshow does; cell tags and a
@@ -10,7 +11,7 @@ few fixed rules curate the deck (slides/README.md lists them): set-up and check 
 exercise solutions are replaced by the student's stub, long code is folded, stderr is dropped.
 Outputs are the ones stored in the notebook (no re-execution); figures are embedded.
 
-Nothing is loaded from a network: reveal.js 5 (with its notes and math plugins) comes from the
+Nothing is loaded from a network: reveal.js 5 (with its notes plugin) comes from the
 installed `sphinx-revealjs` wheel and MathJax 3 (`tex-svg.js`, no font files) from the installed
 `django-static-mathjax` wheel; both are copied into slides/_assets/ at export time (git-ignored).
 The template is the course's own (slides/template/), without require.js, jQuery or a CDN.
@@ -54,7 +55,7 @@ def package_dir(name):
 
 
 def copy_assets(out_dir):
-    """Copy reveal.js, its notes and math plugins, MathJax's tex-svg.js and the course CSS into out_dir/_assets."""
+    """Copy reveal.js and its notes plugin, MathJax's tex-svg.js and the course CSS into out_dir/_assets."""
     reveal = package_dir("sphinx_revealjs") / "_static" / "revealjs"
     es5 = package_dir("mathjax") / "static" / "mathjax" / "es5"
     mathjax = es5 / "tex-svg.js"
@@ -62,7 +63,7 @@ def copy_assets(out_dir):
     files = {reveal / "dist" / "reset.css": "reveal/reset.css", reveal / "dist" / "reveal.css": "reveal/reveal.css",
              reveal / "dist" / "reveal.js": "reveal/reveal.js", reveal / "dist/theme/white.css": "reveal/theme/white.css",
              reveal / "plugin/notes/notes.js": "reveal/plugin/notes.js",
-             reveal / "plugin/math/math.js": "reveal/plugin/math.js", mathjax: "mathjax/tex-svg.js",
+             mathjax: "mathjax/tex-svg.js",
              es5 / "input/tex/extensions/textmacros.js": "mathjax/input/tex/extensions/textmacros.js",
              TEMPLATE / "deck.css": "deck.css", reveal / "LICENSE": "reveal/LICENSE"}
     for src, rel in files.items():
@@ -243,8 +244,12 @@ def export_all(paths, out_dir=SLIDES):
 
 
 def main(argv):
-    pdf = "--pdf" in argv
-    paths = [Path(p) for p in argv if p != "--pdf"] or source_notebooks()
+    flags = {"--pdf", "--notes"}
+    unknown = [a for a in argv if a.startswith("-") and a not in flags]
+    if unknown:
+        sys.exit(f"[slides] unknown option {unknown[0]}; usage: course.py slides [--pdf [--notes]] [NOTEBOOK ...]")
+    pdf, notes = "--pdf" in argv or "--notes" in argv, "--notes" in argv
+    paths = [Path(p) for p in argv if p not in flags] or source_notebooks()
     decks = export_all(paths)
     for deck_path in decks:
         print("wrote", _shown(deck_path))
@@ -254,6 +259,8 @@ def main(argv):
             with chromium() as browser:
                 for deck_path in decks:
                     print("wrote", _shown(print_pdf(deck_path, browser=browser)))
+                    if notes:  # the lecturer's handout: each slide, then a page with its speaker notes
+                        print("wrote", _shown(print_pdf(deck_path, browser=browser, notes=True)))
         except RuntimeError as e:  # no Chromium: say how to install it
             sys.exit(f"[slides] {e}")
     return 0

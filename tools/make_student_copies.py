@@ -7,7 +7,9 @@ are replaced, at the same indentation, by
     raise NotImplementedError("Exercise N.M")
 
 where N.M is read from a `# Exercise N.M` comment in the same cell. Outputs and execution counts
-are cleared. Run it after editing a source notebook: `python3 course.py student`.
+are cleared. Speaker notes (cells whose slide_type is `notes`, or that start with *Speaker notes.*)
+are the lecturer's: they are left out, since some spell out an exercise's algorithm.
+Run it after editing a source notebook: `python3 course.py student`.
 """
 import re
 import sys
@@ -46,9 +48,17 @@ def strip_solutions(source, where="cell"):
     return "\n".join(out)
 
 
+def is_speaker_notes(cell):
+    """True for a lecturer's speaker-notes cell: slide_type `notes`, or text that starts with *Speaker notes.*"""
+    kind = cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+    return kind == "notes" or cell.get("cell_type") == "markdown" and \
+        cell.source.lstrip().lstrip("*_").startswith("Speaker notes")
+
+
 def student_copy(nb, name="notebook"):
-    """Return a student version of a notebook (solutions stubbed, outputs cleared)."""
+    """Return a student version of a notebook (solutions stubbed, outputs and speaker notes removed)."""
     nb = nbformat.from_dict(nb)
+    nb.cells = [c for c in nb.cells if not is_speaker_notes(c)]
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{name} cell {i}")
