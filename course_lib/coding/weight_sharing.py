@@ -96,9 +96,7 @@ def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300, k=Non
     than k give fewer clusters.
     """
     w, m = _weights(w, mask)
-    bits = v.integer(bits, "bits", minimum=1)
-    if bits > 16:
-        raise ValueError(f"bits must be in [1, 16], got {bits}")
+    bits = v.bits(bits, "bits")
     k_max = 2 ** bits if k is None else v.integer(k, "k", minimum=1)
     if k_max > 2 ** bits:
         raise ValueError(f"k must be <= 2^bits = {2 ** bits}, got {k_max}")
@@ -185,12 +183,12 @@ def tie_hook(indices):
 def compression_rate(n, bits, value_bits=32):
     """Return r = n b / (n log2(k) + k b), k = 2^bits: dense over codebook storage (Han et al. 2016, eq. 1)."""
     n = v.integer(n, "n", minimum=1)
-    bits, b = v.integer(bits, "bits", minimum=1), v.integer(value_bits, "value_bits", minimum=1)
+    bits, b = v.bits(bits, "bits"), v.integer(value_bits, "value_bits", minimum=1)
     return n * b / (n * bits + 2 ** bits * b)
 
 
 def codebook_bits(n, bits, value_bits=32):
     """Return the bits of a shared layer: n indices of `bits` bits plus 2^bits centroids of value_bits."""
     n = v.integer(n, "n", minimum=0)
-    bits, b = v.integer(bits, "bits", minimum=1), v.integer(value_bits, "value_bits", minimum=1)
+    bits, b = v.bits(bits, "bits"), v.integer(value_bits, "value_bits", minimum=1)
     return n * bits + 2 ** bits * b

@@ -55,9 +55,19 @@ def mse(y_hat, y):
 
 def softmax(z, T=1.0):
     """Return softmax(z / T) along the last axis, computed stably (Hinton et al. 2015, eq. 1)."""
-    z = v.as_array(z, "z").astype(float) / v.real(T, "T", low=0.0, low_inclusive=False)
+    z = v.as_array(z, "z").astype(float) / v.temperature(T)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(z, T=1.0):
+    """Return log softmax(z / T) along the last axis, finite for any finite logits.
+
+    log p_i = (z_i - max z) / T - log sum_j exp((z_j - max z) / T)
+    """
+    s = v.as_array(z, "z").astype(float) / v.temperature(T)
+    s = s - s.max(axis=-1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
 
 
 def cross_entropy(logits, y):

@@ -64,6 +64,20 @@ def integer(x, name, minimum=None, maximum=None):
     return x
 
 
+def bits(x, name="bits", minimum=1):
+    """Check a bit width: an integer in [minimum, MAX_BITS] (1 for an index or a code, 2 for a signed grid)."""
+    return integer(x, name, minimum, MAX_BITS)
+
+
+def temperature(T, name="T"):
+    """Check a softmax temperature: a finite number > 0 (Hinton et al. 2015, eq. 1); return it as float."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Real):
+        raise TypeError(f"{name} must be a finite number > 0, got {type(T).__name__}")
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {T}")
+    return float(T)
+
+
 def axis(ax, ndim, name="axis"):
     """Check that `ax` is a valid axis for an array of `ndim` dims; return it as non-negative int."""
     ax = integer(ax, name)
@@ -184,7 +198,7 @@ class Integer(Constraint):
 
 
 def Bits(minimum=1):
-    """A bit width in [minimum, MAX_BITS]: 1 for an index or a code, 2 for a signed integer grid."""
+    """A bit width in [minimum, MAX_BITS] (bits): 1 for an index or a code, 2 for a signed integer grid."""
     return Integer(minimum, MAX_BITS)
 
 
@@ -335,7 +349,7 @@ def validate(**constraints):
     def wrap(f):
         sig = inspect.signature(f)
         params = [p for p in sig.parameters.values()
-                  if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+                  if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         names = [p.name for p in params]
         if set(constraints) != set(names):
             raise TypeError(f"{f.__qualname__}: declare exactly one constraint per argument; missing "
@@ -370,3 +384,33 @@ class Arrays(Constraint):
 
     def bad(self):
         return ["abc", 3, {"a": "abc"}, [np.array([np.nan])]]
+
+
+class Temperature(Real):
+    """A softmax temperature T > 0 (temperature): the one temperature check of nn and distillation."""
+
+    def __init__(self):
+        super().__init__(low=0.0, low_inclusive=False)
+
+    def check(self, x, name):
+        return temperature(x, name)
+
+
+class Probabilities(Array):
+    """Rows of probabilities: >= 0, each row summing to 1 within 1e-6 (float32 softmax rows sum to 1 +- K eps)."""
+
+    def __init__(self, ndim=2):
+        super().__init__(ndim=ndim)
+
+    def check(self, x, name):
+        p = super().check(x, name).astype(float)
+        if np.any(p < 0) or not np.allclose(p.sum(axis=-1), 1.0, rtol=0.0, atol=1e-6):
+            raise ValueError(f"{name} must hold probabilities (>= 0, each row summing to 1), got row sums in "
+                             f"[{p.sum(axis=-1).min():.6g}, {p.sum(axis=-1).max():.6g}] and minimum {p.min():.6g}")
+        return p
+
+    def good(self):
+        return np.full((2, 2), 0.5)
+
+    def bad(self):
+        return super().bad() + [np.full((2, 2), 2.0), np.array([[1.5, -0.5], [0.5, 0.5]])]
