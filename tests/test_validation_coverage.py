@@ -44,10 +44,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "sparsity.l0_norm": (lambda: sparsity.l0_norm("abc"), "x must hold numbers"),
-    "sparsity.density": (lambda: sparsity.density(NAN), "x contains NaN"),
-    "sparsity.sparsity": (lambda: sparsity.sparsity([]), "x must not be empty"),
-    "sparsity.sparsity_report": (lambda: sparsity.sparsity_report([W]), "params must be a non-empty mapping"),
     "masks.magnitude_mask": (lambda: masks.magnitude_mask(W, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
     "masks.random_mask": (lambda: masks.random_mask(W, 0.5, seed=-1), "seed must be >= 0"),
     "masks.threshold_mask": (lambda: masks.threshold_mask(W, -1.0), "threshold must be"),
@@ -63,30 +59,6 @@ CASES = {
     "schedules.PolynomialDecay": (lambda: schedules.PolynomialDecay(0.0, 1.0, 0, 10), "final_sparsity must be in"),
     "schedules.PruningSchedule": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
     "schedules.zhu_gupta_sparsity": (lambda: schedules.zhu_gupta_sparsity(-1, 0.0, 0.9, 0, 10, 5), "t must be"),
-    "nn.mse": (lambda: nn.mse(np.ones(3), np.ones(4)), "y must have"),
-    "nn.softmax": (lambda: nn.softmax(NAN), "z contains NaN"),
-    "nn.log_softmax": (lambda: nn.log_softmax(np.ones(3), T=0.0), "T must be a finite number > 0"),
-    "nn.cross_entropy": (lambda: nn.cross_entropy(np.ones((2, 3)), [0, 5]), "y must hold class indices in"),
-    "nn.flat_layout": (lambda: nn.flat_layout([W], []), "W and b must have one entry per layer"),
-    "nn.to_flat": (lambda: nn.to_flat([W], []), "W and b must have one entry per layer"),
-    "nn.from_flat": (lambda: nn.from_flat(np.ones(3), [W], [np.ones(3)]), r"theta must have shape \(15,\)"),
-    "nn.loss_function": (lambda: nn.loss_function("hinge"), "loss must be one of"),
-    "nn.check_masks": (lambda: nn.check_masks([np.ones(3)], [W]), r"masks\[0\] must be a bool array"),
-    "nn.MLP": (lambda: nn.MLP([3, 0, 2]), "sizes must be >= 1"),
-    "nn.sgd_step": (lambda: nn.sgd_step(MLP.copy(), X, Y, "cross_entropy", lr=0.0), r"lr must be in \(0, inf\)"),
-    "nn.sgd_epoch": (lambda: nn.sgd_epoch(MLP.copy(), X, Y, batch_size=0), "batch_size must be >= 1"),
-    "nn.train": (lambda: nn.train(MLP.copy(), X, Y, 1, momentum=1.0), r"momentum must be in \[0, 1\)"),
-    "nn.Network": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
-    "nn.accuracy": (lambda: nn.accuracy(MLP, X, Y[:3]), "y must have 5 entries"),
-    "nn.fit_lbfgs": (lambda: nn.fit_lbfgs(MLP.copy(), X, Y, maxiter=0), "maxiter must be >= 1"),
-    "sparse_formats.to_csr": (lambda: sf.to_csr(np.ones(3)), "w must be 2-dimensional"),
-    "sparse_formats.csr_to_dense": (lambda: sf.csr_to_dense(*sf.to_csr(W), (2, 2)), "shape must be"),
-    "sparse_formats.csr_matmul": (lambda: sf.csr_matmul(*sf.to_csr(W), np.ones((3, 2))), "X must have 4 rows"),
-    "sparse_formats.to_bitmask": (lambda: sf.to_bitmask(NAN), "w contains NaN"),
-    "sparse_formats.from_bitmask": (lambda: sf.from_bitmask(*sf.to_bitmask(W), (5, 5)), "needs 4 bytes of bits"),
-    "sparse_formats.dense_bytes": (lambda: sf.dense_bytes((3, 4), value_bits=0), "value_bits must be >= 1"),
-    "sparse_formats.csr_bytes": (lambda: sf.csr_bytes((3, 4), 20), "nnz must be <="),
-    "sparse_formats.bitmask_bytes": (lambda: sf.bitmask_bytes((3, 4), -1), "nnz must be >= 0"),
     "second_order.flat_keep": (lambda: so.flat_keep("model"), "model must be a course_lib network"),
     "second_order.weight_positions": (lambda: so.weight_positions("model"), "model must be"),
     "second_order.hessian_vector_products": (lambda: so.hessian_vector_products(MLP, X, Y, np.ones((1, 3))),
@@ -255,6 +227,7 @@ CASES = {
     "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
     "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
+    "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
 
@@ -263,6 +236,7 @@ NO_INPUT = {
     "sparsity.SparsityRow": "a result record built by sparsity_report",
     "sparsity.SparsityReport": "a result table built by sparsity_report",
     "nn.Activation": "a record of the activation table",
+    "nn.Network": "the base class of MLP and Sequential: no constructor arguments (its methods have cases)",
     "trees.RepStep": "a result record of reduced_error_prune",
     "second_order.PruneTrace": "a result record of prune_sequence",
     "monks.Monk": "a result record of monk()",
@@ -303,7 +277,8 @@ def test_every_public_function_is_covered():
     missing = sorted(n for n in PUBLIC if n not in DECLARED and n not in NO_INPUT
                      and (n.split(".")[0] in CONVERTED or n not in CASES))
     assert not missing, f"public functions without declared constraints (or, in a module not yet converted, a case): {missing}"
-    stale = sorted(n for n in CASES if n.split(".")[0] in CONVERTED or ".".join(n.split(".")[:2]) not in PUBLIC)
+    stale = sorted(n for n in CASES if (n.split(".")[0] in CONVERTED and n.count(".") == 1)  # methods stay here
+                   or ".".join(n.split(".")[:2]) not in PUBLIC)
     assert not stale, f"hand-written cases of converted modules or of names that are gone: {stale}"
 
 

@@ -306,7 +306,7 @@ class Sequence(Constraint):
         return [self.item.good()] * max(self.min_len, 1)
 
     def bad(self):
-        return ["abc", 3, [None]] + [[b] for b in self.item.bad()[:2]] + ([[]] if self.min_len else [])
+        return ["abc", 3] + [[b] for b in self.item.bad()[:2]] + ([[]] if self.min_len else [])
 
 
 class Text(Constraint):
@@ -414,3 +414,69 @@ class Probabilities(Array):
 
     def bad(self):
         return super().bad() + [np.full((2, 2), 2.0), np.array([[1.5, -0.5], [0.5, 0.5]])]
+
+
+class AnyOf(Constraint):
+    """A value that passes one of `options` (tried in order), e.g. a loss name or a callable loss."""
+
+    def __init__(self, *options, what):
+        self.options, self.what = options, what
+
+    def check(self, x, name):
+        for c in self.options:
+            try:
+                return c.check(x, name)
+            except (TypeError, ValueError):
+                pass
+        raise ValueError(f"{name} must be {self.what}, got {x!r}"[:300])
+
+    def good(self):
+        return self.options[0].good()
+
+    def bad(self):
+        return [b for b in self.options[0].bad() if all(_rejects(c, b) for c in self.options)]
+
+
+def _rejects(constraint, x):
+    try:
+        constraint.check(x, "x")
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
+class Duck(Constraint):
+    """An object with the given methods (a model that has `forward`, say); `example` builds one."""
+
+    def __init__(self, methods, example, what):
+        self.methods, self.example, self.what = methods, example, what
+
+    def check(self, x, name):
+        if not all(callable(getattr(x, m, None)) for m in self.methods):
+            raise TypeError(f"{name} must be {self.what}, got {type(x).__name__}")
+        return x
+
+    def good(self):
+        return self.example()
+
+    def bad(self):
+        return ["model", 3]
+
+
+class Mapping(Constraint):
+    """A non-empty mapping name -> value, each value passing `item`; returns a dict of the checked values."""
+
+    def __init__(self, item):
+        self.item = item
+
+    def check(self, x, name):
+        if not hasattr(x, "items") or len(x) == 0:
+            raise TypeError(f"{name} must be a non-empty mapping name -> value, e.g. {{'fc1.weight': w1}}, "
+                            f"got {type(x).__name__}")
+        return {k: self.item.check(a, f"{name}[{k!r}]") for k, a in x.items()}
+
+    def good(self):
+        return {"w": self.item.good()}
+
+    def bad(self):
+        return [[np.ones(2)], {}] + [{"w": b} for b in self.item.bad()[:2]]
