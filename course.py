@@ -176,9 +176,21 @@ def main(argv):
             _other_blas_kernel(env)
             named = any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-"))
             fast = FAST + ([] if named else ["tests"])  # the notebooks folder holds no unit tests
-            return _run([PY, "-m", "pytest", *(fast if args.fast else []), *extra], env=env)
+            return _run([PY, "-m", "pytest", *(fast if args.fast else []), *_workers(extra), *extra], env=env)
         tool_args = argv[1:] if args.cmd != "grade" else extra  # already checked by parse()
         return _run([PY, COMMANDS[args.cmd][0], *tool_args], env=env)
+
+
+def _workers(extra):
+    """Return pytest-xdist's options for one worker per core (at most 2), if it is installed and not overridden.
+
+    --dist loadfile keeps a file's tests, and a notebook's cells, on one worker, in order.
+    """
+    n = min(2, os.cpu_count() or 1)
+    installed = any(VENV.glob("lib/python3.*/site-packages/xdist")) or any(VENV.glob("Lib/site-packages/xdist"))
+    overridden = any(a in ("-n", "--numprocesses", "--dist", "no:xdist") or a.startswith(("-n", "--numprocesses="))
+                     for a in extra)
+    return ["-n", str(n), "--dist", "loadfile"] if installed and n > 1 and not overridden else []
 
 
 def start(args):

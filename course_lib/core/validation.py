@@ -133,7 +133,7 @@ class Array(Constraint):
         if self.ndim is not None and arr.ndim != self.ndim:
             raise ValueError(f"{name} must be {self.ndim}-dimensional, got shape {arr.shape}")
         if self.integer and not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+            raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
         return arr
 
     def good(self):
