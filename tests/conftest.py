@@ -13,22 +13,8 @@ import pytest  # noqa: E402
 BROWSER_SKIPS = []
 
 
-# Whole files that start servers or kernels: `course.py test --fast` (-m "not slow and not browser") skips them.
-SLOW_FILES = {
-    "test_start.py": "serves JupyterLab through course.py start",
-    "test_grade.py": "runs generated submissions in fresh kernels",
-}
-
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives headless Chromium (Debian's `chromium`, via playwright)")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mark as slow: every nbval notebook item, and the tests of SLOW_FILES (the fast preset skips them)."""
-    for item in items:
-        if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES:
-            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
