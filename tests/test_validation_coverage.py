@@ -44,17 +44,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "masks.magnitude_mask": (lambda: masks.magnitude_mask(W, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
-    "masks.random_mask": (lambda: masks.random_mask(W, 0.5, seed=-1), "seed must be >= 0"),
-    "masks.threshold_mask": (lambda: masks.threshold_mask(W, -1.0), "threshold must be"),
-    "masks.global_magnitude_masks": (lambda: masks.global_magnitude_masks({}, 0.5), "weights must hold"),
-    "masks.slice_norms": (lambda: masks.slice_norms(W, axis=5), "axis must be in"),
-    "masks.structured_mask": (lambda: masks.structured_mask(W, 0.5, p=0), "p must be a positive number"),
-    "masks.block_pool": (lambda: masks.block_pool(W, (0, 2)), "block_shape must be a pair"),
-    "masks.block_mask": (lambda: masks.block_mask(W, 0.5, (2, 2), pooling="min"), "pooling must be one of"),
-    "masks.apply_mask": (lambda: masks.apply_mask(W, np.ones((4, 3), bool)), "mask must have the shape"),
-    "masks.granularity_mask": (lambda: masks.granularity_mask(np.ones((2, 2, 3, 3)), 0.5, "row"), "granularity must be one of"),
-    "masks.masked_update": (lambda: masks.masked_update(W, W, np.ones((3, 4), bool), -1.0), "lr must be"),
     "schedules.ConstantSparsity": (lambda: schedules.ConstantSparsity(0.5, 0, frequency=0), "frequency must be >= 1"),
     "schedules.PolynomialDecay": (lambda: schedules.PolynomialDecay(0.0, 1.0, 0, 10), "final_sparsity must be in"),
     "schedules.PruningSchedule": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),

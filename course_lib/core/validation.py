@@ -371,12 +371,18 @@ def validate(**constraints):
 
 
 class Arrays(Constraint):
-    """A name -> array mapping or a list of arrays, each array-like of finite numbers; returns a list."""
+    """A name -> array mapping or a list of arrays, each array-like of finite numbers; returns a list
+    (with keep_mapping, a mapping stays a dict of the checked arrays)."""
+
+    def __init__(self, keep_mapping=False):
+        self.keep_mapping = keep_mapping
 
     def check(self, x, name):
         if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
             raise TypeError(f"{name} must be a mapping or a list of arrays, got {type(x).__name__}")
-        items = x.items() if isinstance(x, dict) else enumerate(x)
+        if self.keep_mapping and hasattr(x, "items"):
+            return {k: as_array(a, f"{name}[{k!r}]") for k, a in x.items()}
+        items = x.items() if hasattr(x, "items") else enumerate(x)
         return [as_array(a, f"{name}[{k!r}]") for k, a in items]
 
     def good(self):
