@@ -44,10 +44,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "schedules.ConstantSparsity": (lambda: schedules.ConstantSparsity(0.5, 0, frequency=0), "frequency must be >= 1"),
-    "schedules.PolynomialDecay": (lambda: schedules.PolynomialDecay(0.0, 1.0, 0, 10), "final_sparsity must be in"),
-    "schedules.PruningSchedule": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
-    "schedules.zhu_gupta_sparsity": (lambda: schedules.zhu_gupta_sparsity(-1, 0.0, 0.9, 0, 10, 5), "t must be"),
     "second_order.flat_keep": (lambda: so.flat_keep("model"), "model must be a course_lib network"),
     "second_order.weight_positions": (lambda: so.weight_positions("model"), "model must be"),
     "second_order.hessian_vector_products": (lambda: so.hessian_vector_products(MLP, X, Y, np.ones((1, 3))),
@@ -195,6 +191,7 @@ CASES = {
     "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
     "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
+    "schedules.PruningSchedule.should_prune": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
     "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
