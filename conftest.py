@@ -1,10 +1,9 @@
-"""Root conftest (applies to tests/ and notebooks/): nbval ignores stderr; slow marks and xdist groups.
+"""Root conftest (applies to tests/ and notebooks/): nbval ignores stderr; the slow marks.
 
 nbval compares stdout and rich outputs, but never stderr (log noise, progress bars).
 `course.py test --fast` runs -m "not slow and not browser": nbval items, SLOW_FILES and SLOW_TESTS are slow.
-`course.py test` runs pytest-xdist with --dist loadgroup (if installed): every test stays on one worker with
-the rest of its file, and a notebook's nbval cells stay together in order; the tests of ONE_PER_WORKER
-(a notebook's run each) are spread over the workers.
+`course.py test` runs pytest-xdist with --dist loadfile (if installed): every test stays on one worker with
+the rest of its file, and a notebook's nbval cells stay together, in order, in one kernel.
 """
 import pytest
 
@@ -15,11 +14,6 @@ SLOW_FILES = {
     "test_scaffold.py": "runs new-lesson and pytest in a copy of the repository",
 }
 SLOW_TESTS = {"test_pip_install_works_outside_the_checkout": "pip-installs course_lib into a folder"}
-ONE_PER_WORKER = ("test_student_copy_runs_top_to_bottom_and_says_not_done_yet",)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "xdist_group(name): run with the other tests of this group (pytest-xdist)")
 
 
 def pytest_collectstart(collector):
@@ -28,10 +22,8 @@ def pytest_collectstart(collector):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark as slow: nbval items, SLOW_FILES and SLOW_TESTS (the fast preset skips them); group for xdist."""
+    """Mark as slow: nbval items, SLOW_FILES and SLOW_TESTS (the fast preset skips them)."""
     for item in items:
         name = getattr(item, "originalname", item.name)
         if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
-        group = item.nodeid if name in ONE_PER_WORKER else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -184,14 +184,13 @@ def main(argv):
 def _workers(extra):
     """Return pytest-xdist's options for one worker per core (at most 2), if it is installed and not overridden.
 
-    --dist loadgroup with the groups of tests/conftest.py: a file's tests, and a notebook's cells, stay on
-    one worker, in order; the student-copy runs (a notebook each) are spread over the workers.
+    --dist loadfile keeps a file's tests, and a notebook's nbval cells (one kernel, in order), on one worker.
     """
     n = min(2, os.cpu_count() or 1)
     installed = any(VENV.glob("lib/python3.*/site-packages/xdist")) or any(VENV.glob("Lib/site-packages/xdist"))
     overridden = any(a in ("-n", "--numprocesses", "--dist", "no:xdist") or a.startswith(("-n", "--numprocesses="))
                      for a in extra)
-    return ["-n", str(n), "--dist", "loadgroup"] if installed and n > 1 and not overridden else []
+    return ["-n", str(n), "--dist", "loadfile"] if installed and n > 1 and not overridden else []
 
 
 def start(args):
