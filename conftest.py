@@ -1,6 +1,29 @@
-"""Root conftest: nbval compares stdout and rich outputs, but never stderr (log noise, progress bars)."""
+"""Root conftest (applies to tests/ and notebooks/): nbval ignores stderr; the slow marks.
+
+nbval compares stdout and rich outputs, but never stderr (log noise, progress bars).
+`course.py test --fast` runs -m "not slow and not browser": nbval items, SLOW_FILES and SLOW_TESTS are slow.
+`course.py test` runs pytest-xdist with --dist loadfile (if installed): every test stays on one worker with
+the rest of its file, and a notebook's nbval cells stay together, in order, in one kernel.
+"""
+import pytest
+
+SLOW_FILES = {
+    "test_start.py": "serves JupyterLab through course.py start",
+    "test_grade.py": "runs generated submissions in fresh kernels",
+    "test_browser_missing.py": "runs pytest twice in a subprocess",
+    "test_scaffold.py": "runs new-lesson and pytest in a copy of the repository",
+}
+SLOW_TESTS = {"test_pip_install_works_outside_the_checkout": "pip-installs course_lib into a folder"}
 
 
 def pytest_collectstart(collector):
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("stderr",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as slow: nbval items, SLOW_FILES and SLOW_TESTS (the fast preset skips them)."""
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from course_lib.core import measure
+from course_lib.coding import weight_sharing
+from course_lib.core import measure, validation
+from course_lib.distillation import kd
+from course_lib.quantization import primitives, qat
 from course_lib.pruning.masks import apply_mask, block_mask, global_magnitude_masks, magnitude_mask, structured_mask
 from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay, zhu_gupta_sparsity
 from course_lib.pruning.sparsity import sparsity, sparsity_report
@@ -39,6 +42,12 @@ W = np.arange(12.0).reshape(3, 4)
     (lambda: measure.model_bytes(10, "int3"), r"fmt must be one of"),
     (lambda: measure.dense_macs([64]), r"sizes must list at least an input and an output"),
     (lambda: measure.conv2d_macs(3, 8, 3, 3, 4, 4, groups=2), r"groups must divide c_in=3"),
+    # silent wrong results before issue 18
+    (lambda: kd.soft_cross_entropy([[2.0, 2.0]], [[0.0, 1.0]]), r"p must hold probabilities .* row sums in \[4, 4\]"),
+    (lambda: kd.soft_cross_entropy([[1.5, -0.5]], [[0.0, 1.0]]), r"p must hold probabilities .* minimum -0.5"),
+    (lambda: kd.bias_correction(np.zeros((2, 3)), 1, np.nan), r"delta must be in \(-inf, inf\), got nan"),
+    (lambda: weight_sharing.compression_rate(1000, 33), r"bits must be in \[1, 16\], got 33"),
+    (lambda: qat.allocate_bits([10, 20], np.zeros((2, 2)), [2, 33], 1000), r"choices must be in \[2, 16\], got 33"),
 ])
 def test_errors_name_the_argument_and_the_allowed_values(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -61,3 +70,30 @@ def test_measure_counts():
     t = measure.time_it(lambda: None, warmup=0, repeat=5)
     assert len(t.samples) == 5 and t.median >= 0 and "runs" in repr(t)
     assert [measure.format_seconds(x) for x in (2.5, 0.00123, 4.5e-6, 3e-9)] == ["2.50 s", "1.23 ms", "4.50 µs", "3.00 ns"]
+
+
+def test_one_bits_range():
+    assert validation.MAX_BITS == 16
+    assert primitives.q_range(16) == (-2 ** 15, 2 ** 15 - 1) and weight_sharing.codebook_bits(4, 16) == 4 * 16 + 2 ** 16 * 32
+    for call in (lambda: primitives.q_range(17), lambda: weight_sharing.compression_rate(10, 17),
+                 lambda: qat.allocate_bits([1], np.zeros((1, 1)), [17], 100)):
+        with pytest.raises(ValueError, match=r"must be in \[\d, 16\], got 17"):
+            call()
+    with pytest.raises(ValueError, match=r"bits must be in \[2, 16\], got 1"):  # a signed grid needs two bits
+        primitives.q_range(1)
+    assert weight_sharing.compression_rate(10, 1) > 0  # one bit indexes two shared values
+
+
+def test_one_log_softmax_and_one_temperature_check():
+    from course_lib.core import nn
+
+    assert kd.log_softmax is nn.log_softmax and kd.softmax is nn.softmax
+    z = np.random.default_rng(0).normal(size=(4, 5)) * 30
+    np.testing.assert_array_equal(np.exp(nn.log_softmax(z, 3.0)), np.exp(nn.log_softmax(z, 3.0)))
+    np.testing.assert_allclose(np.exp(nn.log_softmax(z, 3.0)), nn.softmax(z, 3.0), rtol=1e-12)
+    y = np.array([0, 1, 2, 3])  # kd_loss's fused hard term (alpha = 0) is log_softmax's cross-entropy
+    assert abs(kd.kd_loss(z, z, y, T=2.0, alpha=0.0) + np.mean(nn.log_softmax(z)[np.arange(4), y])) < 1e-12
+    for T in (0, -1.0, np.nan, True):
+        for f in (nn.softmax, nn.log_softmax, lambda z, T: kd.kd_loss_fn(T)):
+            with pytest.raises((TypeError, ValueError), match="T must be a finite number > 0"):
+                f(z, T)

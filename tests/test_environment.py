@@ -3,6 +3,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,3 +54,47 @@ def test_course_lib_sets_legacy_keras_before_tf(monkeypatch):
     import os
 
     assert os.environ["TF_USE_LEGACY_KERAS"] == "1"
+
+
+def _course():
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    return course
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--kernels", "--no-kernels"], "not allowed with argument --kernels"),
+    (["slides", "--pfd"], "unrecognized arguments: --pfd"),
+    (["execute", "--all"], "unrecognized arguments: --all"),
+    (["frob"], "invalid choice: 'frob'"),
+    (["new-lesson", "123", "x", "Title"], "lesson number must be an integer in"),
+    (["new-lesson", "12", "Bad-Name", "Title"], "the name must be snake_case"),
+    (["new-lesson", "12"], "the following arguments are required: name, title"),
+])
+def test_bad_arguments_are_usage_errors_before_any_set_up(argv, message, capsys, monkeypatch):
+    course = _course()
+    monkeypatch.setattr(course, "setup", lambda: pytest.fail("set-up ran before the arguments were checked"))
+    with pytest.raises(SystemExit) as e:
+        course.main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["start", "test", "setup", "execute", "student", "bench", "slides",
+                                     "portability", "new-lesson"])
+def test_every_command_has_help(command, capsys):
+    course = _course()
+    with pytest.raises(SystemExit) as e:
+        course.parse([command, "--help"])
+    assert e.value.code == 0 and f"usage: course.py {command}" in capsys.readouterr().out
+    assert set(course.COMMANDS) == {*course.parser().commands}
+
+
+def test_pass_through_arguments_reach_their_tool():
+    course = _course()
+    args, extra = course.parse(["test", "--fast", "-q", "tests/test_nn.py", "-k", "mask"])
+    assert args.fast and extra == ["-q", "tests/test_nn.py", "-k", "mask"]
+    assert course.parse(["grade", "subs", "--timeout"])[1] == ["subs", "--timeout"]  # tools/grade.py says what is wrong
+    assert course.parse(["start", "--no-browser", "--port=8899"])[1] == ["--no-browser", "--port=8899"]

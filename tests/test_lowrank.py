@@ -110,6 +110,8 @@ def test_lora_grads_match_finite_differences():
     (lambda: lora.lora_forward(np.ones((2, 3)), np.ones((4, 3)), None, np.ones((2, 3)), np.ones((4, 1)), 1), "A must be"),
     (lambda: lora.lora_forward(np.ones((2, 3)), np.ones((4, 3)), None, np.ones((2, 3)), np.ones((4, 2)), 0), "alpha must be"),
     (lambda: lora.lora_init(3, 3, 0), "r must be >= 1"),
+    (lambda: tucker.unfold(np.ones((2, 3)), 2), "mode must be in"),
+    (lambda: tucker.mode_dot(np.ones((2, 3)), np.ones((4, 2)), 1), "M must be a matrix with 3 columns"),
 ])
 def test_bad_input_is_named(call, match):
     with pytest.raises((ValueError, TypeError), match=match):

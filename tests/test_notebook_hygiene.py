@@ -1,21 +1,27 @@
 """Source notebooks are committed executed, in order, without errors, with the course's fixed names."""
 import json
+import re
 
 import pytest
 from nbtools import NOTEBOOKS, source_notebooks
 
-NAMES = ["00_measuring_models", "01_decision_tree_pruning", "02_sparsity_and_masks",
-         "03_optimal_brain_damage", "04_optimal_brain_surgeon", "05_magnitude_pruning",
-         "06_gradual_pruning", "07_quantization_basics", "08_post_training_quantization",
-         "09_quantization_aware_training", "10_knowledge_distillation", "11_capstone"]
 SOURCES = source_notebooks()
+NAMES = [p.stem for p in SOURCES]  # NN_snake_case, numbered 00, 01, ... without gaps
+ROOT = NOTEBOOKS.parent
 
 
-def test_notebook_names_are_the_course_names():
+def test_notebook_names_are_numbered_lessons_without_gaps():
     assert SOURCES, "no lesson notebooks found"
-    for p in SOURCES:
-        assert p.stem in NAMES, f"{p.name} is not one of the course's fixed lesson names"
-    assert not list(NOTEBOOKS.glob("*.ipynb")) or all(p in SOURCES for p in NOTEBOOKS.glob("*.ipynb"))
+    for name in NAMES:
+        assert re.fullmatch(r"\d\d_[a-z0-9]+(_[a-z0-9]+)*", name), f"{name}: lesson notebooks are NN_snake_case"
+    assert [int(n[:2]) for n in NAMES] == list(range(len(NAMES))), f"lesson numbers must run 00, 01, ...: {NAMES}"
+    assert all(p in SOURCES for p in NOTEBOOKS.glob("*.ipynb")), "every notebook in notebooks/ is a numbered lesson"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_lesson_has_its_checks_module_and_checker_tests(name):
+    for path in (f"course_lib/checks/lesson{name[:2]}.py", f"tests/test_checks_lesson{name[:2]}.py"):
+        assert (ROOT / path).exists(), f"{name}: {path} is missing (python3 course.py new-lesson scaffolds both)"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
@@ -41,7 +47,6 @@ def test_no_widget_progress_bars_and_tf_through_course_lib(path):
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_no_framework_log_noise_in_stored_outputs(path):
     """stderr may hold tqdm progress bars only: no TensorFlow/absl/oneDNN notices, no warnings."""
-    import re
     bar = re.compile(r"^\s*$|\d+%\|.*\|")
     for cell in json.loads(path.read_text())["cells"]:
         for o in cell.get("outputs", []):

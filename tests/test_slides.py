@@ -14,7 +14,8 @@ from nbtools import source_notebooks
 
 SOURCES = source_notebooks()
 TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
-CURATED_LESSONS = {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}  # add a lesson once slides/README.md's rules are applied
+CURATED_LESSONS = {p.name[:2] for p in SOURCES  # every lesson, unless its metadata says its deck is not curated yet
+                   if not json.loads(p.read_text())["metadata"].get("course", {}).get("deck_draft")}
 CURATED = [p for p in SOURCES if p.name[:2] in CURATED_LESSONS]
 
 

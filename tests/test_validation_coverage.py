@@ -1,15 +1,24 @@
-"""Every public function of the numpy core rejects bad input with a message naming the argument.
+"""Every public function of course_lib's numpy parts rejects a bad value of EACH argument with an error naming it.
 
-The table below holds one bad call per public function; a new public function without an entry here
-(or in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`.
+The functions are found by walking the packages (core, pruning, quantization, distillation, coding; not
+frameworks or checks). A function that declares its constraints (`@validate`, course_lib/core/validation.py)
+is tried with every bad value of every argument, derived from the declarations, the other arguments
+filled with values the constraints accept. In a module where one function declares, all must. Modules
+not yet converted keep one hand-written bad call per function in CASES below; a public function in
+neither place (nor in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`.
 """
 import importlib
 import inspect
+import pkgutil
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import course_lib
 from course_lib.core import data, layers, measure, monks, nn, ops
+from course_lib.core.validation import Anything
 from course_lib.distillation import features, kd
 from course_lib.pruning import filters, masks, prune, schedules, second_order as so, sparsity, trees
 from course_lib.quantization import observers as obs, qat, primitives as quant, ptq
@@ -17,10 +26,21 @@ from course_lib.coding import sparse_formats as sf
 from course_lib.coding import entropy_coding as ec, weight_sharing as ws
 from course_lib.quantization import formats as nf, error as qe
 from course_lib.core import text, transformer as tr
+from course_lib.pruning import layerwise, nm_sparsity, wanda
 
-MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, features, ops, obs, ws, ec,
-           ptq, nf, qe, qat]
-MODULES += [text, tr]
+PACKAGES = ["core", "pruning", "quantization", "distillation", "coding", "lowrank"]  # the numpy course, in its order
+NOT_CHECKED = {"validation": "the checks themselves"}
+
+
+def _modules():
+    for pkg in PACKAGES:
+        package = importlib.import_module(f"course_lib.{pkg}")
+        for info in pkgutil.iter_modules(package.__path__):
+            if not info.name.startswith("_") and info.name not in NOT_CHECKED:
+                yield importlib.import_module(f"course_lib.{pkg}.{info.name}")
+
+
+MODULES = list(_modules())
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -28,59 +48,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "sparsity.l0_norm": (lambda: sparsity.l0_norm("abc"), "x must hold numbers"),
-    "sparsity.density": (lambda: sparsity.density(NAN), "x contains NaN"),
-    "sparsity.sparsity": (lambda: sparsity.sparsity([]), "x must not be empty"),
-    "sparsity.sparsity_report": (lambda: sparsity.sparsity_report([W]), "params must be a non-empty mapping"),
-    "masks.magnitude_mask": (lambda: masks.magnitude_mask(W, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
-    "masks.random_mask": (lambda: masks.random_mask(W, 0.5, seed=-1), "seed must be >= 0"),
-    "masks.threshold_mask": (lambda: masks.threshold_mask(W, -1.0), "threshold must be"),
-    "masks.global_magnitude_masks": (lambda: masks.global_magnitude_masks({}, 0.5), "weights must hold"),
-    "masks.slice_norms": (lambda: masks.slice_norms(W, axis=5), "axis must be in"),
-    "masks.structured_mask": (lambda: masks.structured_mask(W, 0.5, p=0), "p must be a positive number"),
-    "masks.block_pool": (lambda: masks.block_pool(W, (0, 2)), "block_shape must be a pair"),
-    "masks.block_mask": (lambda: masks.block_mask(W, 0.5, (2, 2), pooling="min"), "pooling must be one of"),
-    "masks.apply_mask": (lambda: masks.apply_mask(W, np.ones((4, 3), bool)), "mask must have the shape"),
-    "masks.granularity_mask": (lambda: masks.granularity_mask(np.ones((2, 2, 3, 3)), 0.5, "row"), "granularity must be one of"),
-    "masks.masked_update": (lambda: masks.masked_update(W, W, np.ones((3, 4), bool), -1.0), "lr must be"),
-    "schedules.ConstantSparsity": (lambda: schedules.ConstantSparsity(0.5, 0, frequency=0), "frequency must be >= 1"),
-    "schedules.PolynomialDecay": (lambda: schedules.PolynomialDecay(0.0, 1.0, 0, 10), "final_sparsity must be in"),
-    "schedules.PruningSchedule": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
-    "schedules.zhu_gupta_sparsity": (lambda: schedules.zhu_gupta_sparsity(-1, 0.0, 0.9, 0, 10, 5), "t must be"),
-    "nn.mse": (lambda: nn.mse(np.ones(3), np.ones(4)), "y must have"),
-    "nn.softmax": (lambda: nn.softmax(NAN), "z contains NaN"),
-    "nn.cross_entropy": (lambda: nn.cross_entropy(np.ones((2, 3)), [0, 5]), "y must hold class indices in"),
-    "nn.flat_layout": (lambda: nn.flat_layout([W], []), "W and b must have one entry per layer"),
-    "nn.to_flat": (lambda: nn.to_flat([W], []), "W and b must have one entry per layer"),
-    "nn.from_flat": (lambda: nn.from_flat(np.ones(3), [W], [np.ones(3)]), r"theta must have shape \(15,\)"),
-    "nn.loss_function": (lambda: nn.loss_function("hinge"), "loss must be one of"),
-    "nn.check_masks": (lambda: nn.check_masks([np.ones(3)], [W]), r"masks\[0\] must be a bool array"),
-    "nn.MLP": (lambda: nn.MLP([3, 0, 2]), "sizes must be >= 1"),
-    "nn.sgd_step": (lambda: nn.sgd_step(MLP.copy(), X, Y, "cross_entropy", lr=0.0), r"lr must be in \(0, inf\)"),
-    "nn.train": (lambda: nn.train(MLP.copy(), X, Y, 1, momentum=1.0), r"momentum must be in \[0, 1\)"),
-    "nn.Network": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
-    "nn.accuracy": (lambda: nn.accuracy(MLP, X, Y[:3]), "y must have 5 entries"),
-    "nn.fit_lbfgs": (lambda: nn.fit_lbfgs(MLP.copy(), X, Y, maxiter=0), "maxiter must be >= 1"),
-    "measure.format_seconds": (lambda: measure.format_seconds("fast"), "t must be a real number"),
-    "measure.format_ratio": (lambda: measure.format_ratio(np.nan), "r must be in"),
-    "measure.mlp_params": (lambda: measure.mlp_params([64]), "sizes must list at least"),
-    "measure.count_params": (lambda: measure.count_params({"a": "abc"}), "weights must hold numbers"),
-    "measure.model_bytes": (lambda: measure.model_bytes(10, "int3"), "fmt must be one of"),
-    "measure.dense_macs": (lambda: measure.dense_macs([64]), "sizes must list at least"),
-    "measure.conv2d_macs": (lambda: measure.conv2d_macs(3, 8, 3, 3, 4, 4, groups=2), "groups must divide"),
-    "measure.latency_summary": (lambda: measure.latency_summary([1.0, 2.0], warmup=2), "warmup must be"),
-    "measure.time_it": (lambda: measure.time_it(print, repeat=0), "repeat must be >= 1"),
-    "measure.Timing": (lambda: measure.Timing(np.array([])).median, "samples must not be empty"),
-    "measure.mean_std": (lambda: measure.mean_std([]), "values must not be empty"),
-    "measure.agreement": (lambda: measure.agreement(np.ones(2), np.ones(3), 1e-9), "a and b must have the same shape"),
-    "sparse_formats.to_csr": (lambda: sf.to_csr(np.ones(3)), "w must be 2-dimensional"),
-    "sparse_formats.csr_to_dense": (lambda: sf.csr_to_dense(*sf.to_csr(W), (2, 2)), "shape must be"),
-    "sparse_formats.csr_matmul": (lambda: sf.csr_matmul(*sf.to_csr(W), np.ones((3, 2))), "X must have 4 rows"),
-    "sparse_formats.to_bitmask": (lambda: sf.to_bitmask(NAN), "w contains NaN"),
-    "sparse_formats.from_bitmask": (lambda: sf.from_bitmask(*sf.to_bitmask(W), (5, 5)), "needs 4 bytes of bits"),
-    "sparse_formats.dense_bytes": (lambda: sf.dense_bytes((3, 4), value_bits=0), "value_bits must be >= 1"),
-    "sparse_formats.csr_bytes": (lambda: sf.csr_bytes((3, 4), 20), "nnz must be <="),
-    "sparse_formats.bitmask_bytes": (lambda: sf.bitmask_bytes((3, 4), -1), "nnz must be >= 0"),
     "second_order.flat_keep": (lambda: so.flat_keep("model"), "model must be a course_lib network"),
     "second_order.weight_positions": (lambda: so.weight_positions("model"), "model must be"),
     "second_order.hessian_vector_products": (lambda: so.hessian_vector_products(MLP, X, Y, np.ones((1, 3))),
@@ -137,8 +104,6 @@ CASES = {
     "prune.matching_width": (lambda: prune.matching_width(0, 10, 1, 100), "n_in must be >= 1"),
     "data.digits_split_indices": (lambda: data.digits_split_indices(fractions=(0.5, 0.5)), "fractions must"),
     "data.load_digits_split": (lambda: data.load_digits_split(dtype="text"), "dtype must be"),
-    "measure.layer_macs": (lambda: measure.layer_macs(CNN, (0,)), "input_shape must be >= 1"),
-    "measure.sequential_macs": (lambda: measure.sequential_macs(CNN, (64, -1)), "input_shape must be >= 1"),
     "ops.conv_output_size": (lambda: ops.conv_output_size(8, 3, stride=0), "stride must be >= 1"),
     "ops.im2col_indices": (lambda: ops.im2col_indices(1, 3, 3, 5, 5), r"k must be <= n \+ 2 padding"),
     "ops.im2col": (lambda: ops.im2col(np.ones((1, 1, 3, 3)), 4, 4), r"k must be <= n \+ 2 padding"),
@@ -173,24 +138,6 @@ CASES = {
     "primitives.fake_quantize": (lambda: quant.fake_quantize([1.0], -0.1, 0, -128, 127), "scale must be > 0"),
     "primitives.fake_quant_with_min_max": (lambda: quant.fake_quant_with_min_max([1.0], 0.0, 1.0, bits=17),
                                              r"bits must be in \[2, 16\]"),
-    "kd.softmax": (lambda: kd.softmax(np.ones((2, 3)), T=0), "T must be a finite number > 0"),
-    "kd.log_softmax": (lambda: kd.log_softmax(NAN, T=1.0), "z contains NaN"),
-    "kd.soft_cross_entropy": (lambda: kd.soft_cross_entropy(np.ones((2, 2)), np.ones(3)), "z must be 2-d"),
-    "kd.kl_divergence": (lambda: kd.kl_divergence(np.ones((2, 2)), np.ones((2, 2)), T=-1), "T must be"),
-    "kd.kd_loss": (lambda: kd.kd_loss(np.ones((2, 3)), np.ones((2, 3)), None, alpha=0.5), "labels must be given"),
-    "kd.kd_loss_fn": (lambda: kd.kd_loss_fn(T=0.0), "T must be"),
-    "kd.bias_correction": (lambda: kd.bias_correction(np.ones((2, 3)), 5, 1.0), r"cls must be in \[0, 2\]"),
-    "features.hint_regressor": (lambda: features.hint_regressor(0, 4), "c_student must be >= 1"),
-    "features.hint_loss": (lambda: features.hint_loss(np.ones((2, 3)), np.ones((2, 4)), np.ones((3, 3)), np.ones(4)),
-                               "shapes must be"),
-    "features.attention_map": (lambda: features.attention_map(np.ones((2, 3))), "features must be 4-d"),
-    "features.attention_loss": (lambda: features.attention_loss(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3))),
-                                    "student and teacher maps must have the same"),
-    "features.attention_kd_loss_fn": (lambda: features.attention_kd_loss_fn(layers.digits_cnn(), 9),
-                                          r"layer must be in \[0, 7\], got 9"),
-    "features.hint_network": (lambda: features.hint_network(layers.digits_cnn(), 0, 4), "layer must be at or after a Conv2d"),
-    "features.load_guided": (lambda: features.load_guided(layers.digits_cnn(c1=3), features.hint_network(layers.digits_cnn(), 5, 4)),
-                                 "guided must be a hint_network"),
     "observers.MinMaxObserver": (lambda: obs.MinMaxObserver(bits=20), r"bits must be in \[2, 16\]"),
     "observers.MovingAverageObserver": (lambda: obs.MovingAverageObserver(averaging_constant=0.0),
                                         r"averaging_constant must be in \(0, 1\]"),
@@ -199,27 +146,6 @@ CASES = {
     "observers.KLObserver": (lambda: obs.KLObserver(bins=10), "bins must be >= 128"),
     "data.make_regression_task": (lambda: data.make_regression_task(n_informative=200), "n_informative must be <="),
     "primitives.int_matmul": (lambda: quant.int_matmul(np.ones((2, 3)), np.ones((3, 2), int)), "a and b must hold integers"),
-    "weight_sharing.init_centroids": (lambda: ws.init_centroids(W, 4, "kmeans++"), "method must be one of"),
-    "weight_sharing.assign": (lambda: ws.assign(W, NAN), "centroids contains NaN"),
-    "weight_sharing.kmeans": (lambda: ws.kmeans(W, [0.0, 1.0], max_iter=0), "max_iter must be >= 1"),
-    "weight_sharing.share_weights": (lambda: ws.share_weights(W, 17), r"bits must be in \[1, 16\]"),
-    "weight_sharing.reconstruct": (lambda: ws.reconstruct([0.0, 1.0], np.array([0, 2])), r"indices must be in \[-1, 1\]"),
-    "weight_sharing.centroid_gradients": (lambda: ws.centroid_gradients(W, np.zeros((3, 4), int), 2, "max"),
-                                          "reduce must be one of"),
-    "weight_sharing.tie_weights": (lambda: ws.tie_weights(W, np.zeros((4, 3), int), 2), "indices must have w's shape"),
-    "weight_sharing.tie_hook": (lambda: ws.tie_hook([np.zeros(3, int)]), "indices must be a dict"),
-    "weight_sharing.compression_rate": (lambda: ws.compression_rate(0, 4), "n must be >= 1"),
-    "weight_sharing.codebook_bits": (lambda: ws.codebook_bits(10, 0), "bits must be >= 1"),
-    "entropy_coding.to_relative_csr": (lambda: ec.to_relative_csr(W, 0), "index_bits must be >= 1"),
-    "entropy_coding.from_relative_csr": (lambda: ec.from_relative_csr([1.0], [0], [0, 2], (1, 3)), "indptr must rise"),
-    "entropy_coding.relative_csr_bytes": (lambda: ec.relative_csr_bytes(np.ones(3), 5, 3), "w must be 2-dimensional"),
-    "entropy_coding.huffman_code_lengths": (lambda: ec.huffman_code_lengths([0.5, 1.0]), "symbols must be integers"),
-    "entropy_coding.canonical_codes": (lambda: ec.canonical_codes({0: 0}), "lengths must be a dict"),
-    "entropy_coding.huffman_encode": (lambda: ec.huffman_encode([]), "symbols must not be empty"),
-    "entropy_coding.huffman_decode": (lambda: ec.huffman_decode([0], -1, {0: 1}), "n_bits must be >= 0"),
-    "entropy_coding.huffman_bits": (lambda: ec.huffman_bits(NAN), "symbols contains NaN"),
-    "entropy_coding.huffman_bytes": (lambda: ec.huffman_bytes([1, 2], 2), "alphabet_size must exceed every symbol"),
-    "entropy_coding.entropy_bits": (lambda: ec.entropy_bits("ab"), "symbols must hold numbers"),
     "primitives.requantization_multiplier": (lambda: quant.requantization_multiplier(0.1, [0.2, -0.1], 0.3),
                                                "x_scale, w_scale and y_scale must be > 0"),
     "primitives.int8_conv2d": (lambda: quant.int8_conv2d(np.ones((1, 2, 4, 4), int), 0.1, 0, np.ones((3, 1, 3, 3), int),
@@ -258,12 +184,18 @@ CASES = {
     "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
     "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
+    "schedules.PruningSchedule.should_prune": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
+    "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
+CASES |= {  # the transformer track's small argument checkers (lesson 12)
+    "layerwise.check_layer": (lambda: layerwise.check_layer(np.ones(3), np.eye(3)), "W must be a 2-d array"),
+    "layerwise.check_damp": (lambda: layerwise.check_damp(-1.0), "damp must be in"),
+    "layerwise.inverse_hessian": (lambda: layerwise.inverse_hessian(NAN), "H contains NaN"),
+    "nm_sparsity.check_nm": (lambda: nm_sparsity.check_nm(3, 2, 8), r"n must be in \[0, 2\]"),
+    "wanda.check_nm_sparsity": (lambda: wanda.check_nm_sparsity(0.5, 2, None, 8), "n and m must be given together"),
+}
 CASES |= {  # the tiny GPT (issue 22): core.text, core.transformer and its counts in measure
-    "measure.transformer_params": (lambda: measure.transformer_params(96, 128, 0, 4), "d_model must be >= 1"),
-    "measure.transformer_macs_per_token": (lambda: measure.transformer_macs_per_token(96, 128, 4, 0), "n_keys must be >= 1"),
-    "measure.kv_cache_bytes_per_token": (lambda: measure.kv_cache_bytes_per_token(128, 4, "int3"), "fmt must be one of"),
     "text.encode": (lambda: text.encode("caf\u00e9"), "text holds"),
     "text.decode": (lambda: text.decode([96]), r"tokens must be in \[0, 95\]"),
     "text.load_corpus": (lambda: text.load_corpus(3), "path must be a str or pathlib.Path"),
@@ -292,6 +224,7 @@ NO_INPUT = {
     "sparsity.SparsityRow": "a result record built by sparsity_report",
     "sparsity.SparsityReport": "a result table built by sparsity_report",
     "nn.Activation": "a record of the activation table",
+    "nn.Network": "the base class of MLP and Sequential: no constructor arguments (its methods have cases)",
     "trees.RepStep": "a result record of reduced_error_prune",
     "second_order.PruneTrace": "a result record of prune_sequence",
     "monks.Monk": "a result record of monk()",
@@ -300,21 +233,76 @@ NO_INPUT = {
     "layers.Flatten": "takes no arguments",
     "ptq.QLayer": "a record of one op of an Int8Model",
     "formats.FloatFormat": "a result record of float_format",
+    "minifloat.MiniFloat": "a result record of minifloat.float_format",
+    "measure.Timing": "a result record of time_it (an empty sample list is refused in __post_init__)",
 }
 
 
 def _public():
+    """Yield (short name, object) of every public function and class defined in the walked modules."""
     for mod in MODULES:
         short = mod.__name__.split(".")[-1]
         for name, obj in vars(mod).items():
             if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)) \
                     and getattr(obj, "__module__", "") == mod.__name__:
-                yield f"{short}.{name}"
+                yield f"{short}.{name}", obj
+
+
+def _constraints(obj):
+    return getattr(obj.__init__ if inspect.isclass(obj) else obj, "constraints", None)
+
+
+PUBLIC = dict(_public())
+DECLARED = {name: obj for name, obj in PUBLIC.items() if _constraints(obj)}
+CONVERTED = {name.split(".")[0] for name in DECLARED}  # modules that declare: every function there must
+
+
+def test_the_walk_finds_every_numpy_module():
+    assert {"measure", "nn", "masks", "primitives", "kd", "weight_sharing"} <= {m.__name__.split(".")[-1] for m in MODULES}
+    assert not any(".frameworks." in m.__name__ or ".checks." in m.__name__ for m in MODULES)
+
+
+# Modules of the transformer track (lessons 12-14) that test every public function's bad input in their own test
+# file (not yet converted to declarations): a function counts as covered when that file calls it.
+OWN_TESTS = {m: "test_layerwise.py" for m in ("layerwise", "gptq", "sparsegpt", "wanda", "nm_sparsity", "obq")} | {
+    "minifloat": "test_minifloat_oracle.py", "groupwise": "test_groupwise_oracle.py", "mx": "test_mx_oracle.py",
+    "nf4": "test_nf4_oracle.py", "outliers": "test_outliers.py", "kv_cache": "test_kv_cache.py",
+    "svd": "test_lowrank.py", "tucker": "test_lowrank.py", "lora": "test_lowrank.py"}
+
+
+def _own_test_covers(name):
+    module, function = name.split(".")[:2]
+    if module not in OWN_TESTS:
+        return False
+    text = (Path(__file__).parent / OWN_TESTS[module]).read_text()
+    return f"{function}(" in text and ("errors_name_the_argument" in text or "bad_input_is_named" in text)
 
 
 def test_every_public_function_is_covered():
-    missing = sorted(set(_public()) - set(CASES) - set(NO_INPUT))
-    assert not missing, f"public functions without a validation case: {missing}"
+    missing = sorted(n for n in PUBLIC if n not in DECLARED and n not in NO_INPUT and not _own_test_covers(n)
+                     and (n.split(".")[0] in CONVERTED or n not in CASES))
+    assert not missing, f"public functions without declared constraints (or, in a module not yet converted, a case): {missing}"
+    stale = sorted(n for n in CASES if (n.split(".")[0] in CONVERTED and n.count(".") == 1)  # methods stay here
+                   or ".".join(n.split(".")[:2]) not in PUBLIC)
+    assert not stale, f"hand-written cases of converted modules or of names that are gone: {stale}"
+
+
+ARGUMENTS = [(name, arg) for name, obj in sorted(DECLARED.items()) for arg in _constraints(obj)]
+
+
+@pytest.mark.parametrize("name, arg", ARGUMENTS, ids=[f"{n}:{a}" for n, a in ARGUMENTS])
+def test_each_argument_rejects_its_bad_values_by_name(name, arg):
+    constraints = _constraints(DECLARED[name])
+    if isinstance(constraints[arg], Anything):
+        assert constraints[arg].reason, f"{name}: {arg} is unchecked without a reason"
+        pytest.skip(f"{arg}: no constraint ({constraints[arg].reason})")
+    good = {a: c.good() for a, c in constraints.items()}
+    bad_values = constraints[arg].bad()
+    assert bad_values, f"{name}: the constraint of {arg} names no bad value"
+    for bad in bad_values:
+        with pytest.raises((ValueError, TypeError)) as e:
+            DECLARED[name](**{**good, arg: bad})
+        assert str(e.value).startswith(arg), f"{name}({arg}={bad!r}): the error does not name {arg}: {e.value}"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -3,6 +3,7 @@
     python3 course.py execute                      # all of notebooks/NN_*.ipynb
     python3 course.py execute notebooks/02_*.ipynb # just these
 """
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,7 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtools import error_outputs, execute, source_notebooks  # noqa: E402
 
 if __name__ == "__main__":
-    paths = [Path(p) for p in sys.argv[1:]] or source_notebooks()
+    p = argparse.ArgumentParser(prog="course.py execute", description=__doc__.split("\n")[0], allow_abbrev=False)
+    p.add_argument("paths", nargs="*", type=Path, metavar="NOTEBOOK", help="default: all of notebooks/NN_*.ipynb")
+    paths = p.parse_args().paths or source_notebooks()
     failed = False
     for p in paths:
         nb, sec = execute(p, write=True)

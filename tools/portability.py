@@ -16,6 +16,7 @@ notebooks with nbval (the same comparison as `course.py test`) under other envir
 A kernel this CPU cannot execute (SkylakeX needs AVX-512) is skipped with the reason printed.
 Prints one line per setting and exits non-zero if any setting failed. See docs/portability.md.
 """
+import argparse
 import os
 import subprocess
 import sys
@@ -64,4 +65,6 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    p = argparse.ArgumentParser(prog="course.py portability", description=__doc__.split("\n")[0], allow_abbrev=False)
+    p.add_argument("paths", nargs="*", metavar="NOTEBOOK", help="default: every source notebook")
+    sys.exit(main(p.parse_args().paths))

@@ -17,19 +17,20 @@ import math
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Integer, Mapping, Sequence, validate
+
+SYMBOLS = Array(integer=True)  # codebook indices, gaps
 
 
 # ----------------------------------------------------------------------------- relative-index CSR
+@validate(w=Array(ndim=2), index_bits=Integer(minimum=1))
 def to_relative_csr(w, index_bits):
     """Return (data, gaps, indptr) of a 2-D array with relative column indices and filler zeros.
 
     gap = column - previous column in the row (the first entry: its column); a gap > 2^index_bits - 1
     is bridged by filler entries (value 0, gap 2^index_bits - 1), Han et al. 2016, Fig. 2.
     """
-    w = v.as_array(w, "w")
-    if w.ndim != 2:
-        raise ValueError(f"w must be 2-dimensional for CSR, got shape {w.shape}")
-    top = 2 ** v.integer(index_bits, "index_bits", minimum=1) - 1
+    top = 2 ** index_bits - 1
     data, gaps, indptr = [], [], [0]
     for row in w:
         prev = 0
@@ -45,10 +46,10 @@ def to_relative_csr(w, index_bits):
     return np.array(data, dtype=w.dtype), np.array(gaps, dtype=np.int64), np.array(indptr, dtype=np.int64)
 
 
+@validate(data=Array(allow_empty=True), gaps=Array(allow_empty=True, integer=True), indptr=Array(integer=True),
+          shape=Sequence(Integer(minimum=0), min_len=2, least="(rows, cols)"))
 def from_relative_csr(data, gaps, indptr, shape):
     """Rebuild the dense array: in each row, column = cumulative sum of the gaps (fillers write 0)."""
-    data = v.as_array(data, "data", allow_empty=True)
-    gaps, indptr = np.asarray(gaps), np.asarray(indptr)
     if gaps.dtype.kind not in "iu" or indptr.dtype.kind not in "iu" or gaps.shape != data.shape:
         raise ValueError("gaps must be integers, one per entry of data, and indptr integers")
     rows, cols = (int(s) for s in shape)
@@ -64,6 +65,7 @@ def from_relative_csr(data, gaps, indptr, shape):
     return out
 
 
+@validate(w=Array(ndim=2), value_bits=Integer(minimum=1), index_bits=Integer(minimum=1), ptr_bits=Integer(minimum=1))
 def relative_csr_bytes(w, value_bits, index_bits, ptr_bits=32):
     """Return the exact bytes of w in relative-index CSR: each stream packed, rounded up to whole bytes.
 
@@ -71,9 +73,8 @@ def relative_csr_bytes(w, value_bits, index_bits, ptr_bits=32):
     entries = non-zeros + filler zeros.
     """
     data, _, indptr = to_relative_csr(w, index_bits)
-    b = v.integer(value_bits, "value_bits", minimum=1)
-    p = v.integer(ptr_bits, "ptr_bits", minimum=1)
-    return math.ceil(data.size * b / 8) + math.ceil(data.size * index_bits / 8) + math.ceil(indptr.size * p / 8)
+    return (math.ceil(data.size * value_bits / 8) + math.ceil(data.size * index_bits / 8)
+            + math.ceil(indptr.size * ptr_bits / 8))
 
 
 # ----------------------------------------------------------------------------- Huffman coding
@@ -85,6 +86,7 @@ def _counts(symbols):
     return dict(zip(values.tolist(), counts.tolist()))
 
 
+@validate(symbols=SYMBOLS)
 def huffman_code_lengths(symbols):
     """Return {symbol: code length in bits} of a Huffman code for the symbols' frequencies.
 
@@ -108,13 +110,12 @@ def huffman_code_lengths(symbols):
     return depth
 
 
+@validate(lengths=Mapping(Integer(minimum=1)))
 def canonical_codes(lengths):
     """Return {symbol: code string} of the canonical code with these lengths (RFC 1951, 3.2.2).
 
     Symbols sorted by (length, symbol) get consecutive codes; a longer code continues the count shifted left.
     """
-    if not hasattr(lengths, "items") or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in lengths.values()):
-        raise ValueError(f"lengths must be a dict symbol -> code length >= 1, got {lengths!r}")
     code, prev, out = 0, 0, {}
     for s, n in sorted(lengths.items(), key=lambda kv: (kv[1], kv[0])):
         code <<= n - prev
@@ -123,6 +124,7 @@ def canonical_codes(lengths):
     return out
 
 
+@validate(symbols=SYMBOLS)
 def huffman_encode(symbols):
     """Return (packed bytes as uint8, number of bits, code lengths): the symbols Huffman-coded."""
     lengths = huffman_code_lengths(symbols)
@@ -132,10 +134,11 @@ def huffman_encode(symbols):
     return packed, len(bits), lengths
 
 
+@validate(packed=Array(allow_empty=True, integer=True), n_bits=Integer(minimum=0), lengths=Mapping(Integer(minimum=1)))
 def huffman_decode(packed, n_bits, lengths):
     """Return the symbols of a canonical Huffman bit stream (the inverse of huffman_encode)."""
     decode = {c: s for s, c in canonical_codes(lengths).items()}
-    bits = np.unpackbits(np.asarray(packed, dtype=np.uint8), count=v.integer(n_bits, "n_bits", minimum=0))
+    bits = np.unpackbits(packed.astype(np.uint8), count=n_bits)
     out, cur = [], ""
     for b in bits.tolist():
         cur += "1" if b else "0"
@@ -147,6 +150,7 @@ def huffman_decode(packed, n_bits, lengths):
     return np.array(out, dtype=np.int64)
 
 
+@validate(symbols=SYMBOLS)
 def huffman_bits(symbols):
     """Return the bits of the Huffman-coded symbols: sum over symbols of count * code length."""
     counts = _counts(symbols)
@@ -154,16 +158,18 @@ def huffman_bits(symbols):
     return sum(counts[s] * lengths[s] for s in counts)
 
 
+@validate(symbols=SYMBOLS, alphabet_size=Integer(minimum=1))
 def huffman_bytes(symbols, alphabet_size):
     """Return the exact bytes of a Huffman-coded stream: ceil(bits / 8) + one byte per alphabet symbol
     (its canonical code length, 0 if unused: the table a decoder needs, as DEFLATE stores it)."""
-    a = v.integer(alphabet_size, "alphabet_size", minimum=1)
+    a = alphabet_size
     counts = _counts(symbols)
     if min(counts) < 0 or max(counts) >= a:
         raise ValueError(f"alphabet_size must exceed every symbol (symbols in [0, {max(counts)}]), got {a}")
     return math.ceil(huffman_bits(symbols) / 8) + a
 
 
+@validate(symbols=SYMBOLS)
 def entropy_bits(symbols):
     """Return n H = -sum_s count_s log2(count_s / n): the fewest bits any symbol-by-symbol code needs."""
     counts = np.array(list(_counts(symbols).values()), dtype=np.float64)

@@ -10,18 +10,21 @@ import math
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Integer, Sequence, validate
+
+SHAPE = Sequence(Integer(minimum=0), min_len=0)  # a tuple of non-negative integers
+DATA, INDICES, INDPTR = Array(allow_empty=True), Array(allow_empty=True, integer=True), Array(integer=True)
 
 
+@validate(w=Array(ndim=2))
 def to_csr(w):
     """Return (data, indices, indptr) of a 2-D array in CSR form (explicit zeros are dropped)."""
-    w = v.as_array(w, "w")
-    if w.ndim != 2:
-        raise ValueError(f"w must be 2-dimensional for CSR, got shape {w.shape}")
     rows, cols = np.nonzero(w)                       # row-major order, as CSR needs
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=w.shape[0]))])
     return w[rows, cols], cols.astype(np.int64), indptr.astype(np.int64)
 
 
+@validate(data=DATA, indices=INDICES, indptr=INDPTR, shape=SHAPE)
 def csr_to_dense(data, indices, indptr, shape):
     """Rebuild the dense array from CSR arrays."""
     data, indices, indptr = _check_csr(data, indices, indptr)
@@ -35,10 +38,10 @@ def csr_to_dense(data, indices, indptr, shape):
     return out
 
 
+@validate(data=DATA, indices=INDICES, indptr=INDPTR, X=Array())
 def csr_matmul(data, indices, indptr, X):
     """Return A @ X for A in CSR form: y_r = sum_k data_k X[indices_k] over row r's entries."""
     data, indices, indptr = _check_csr(data, indices, indptr)
-    X = v.as_array(X, "X")
     if indices.size and X.shape[0] <= indices.max():
         raise ValueError(f"X must have {int(indices.max()) + 1} rows or more (one per column of A), got {X.shape[0]}")
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
@@ -47,17 +50,18 @@ def csr_matmul(data, indices, indptr, X):
     return out
 
 
+@validate(w=Array())
 def to_bitmask(w):
     """Return (bits, values): one bit per entry (packed 8 per byte, row-major) and the non-zeros."""
-    w = v.as_array(w, "w")
     return np.packbits((w != 0).reshape(-1)), w[w != 0]
 
 
+@validate(bits=Array(integer=True), values=DATA, shape=SHAPE)
 def from_bitmask(bits, values, shape):
     """Rebuild the dense array from a packed bitmask and its non-zero values."""
     shape = _shape(shape)
     n = math.prod(shape)
-    bits, values = np.asarray(bits, dtype=np.uint8), v.as_array(values, "values", allow_empty=True)
+    bits = bits.astype(np.uint8)
     if bits.size != math.ceil(n / 8):
         raise ValueError(f"shape {shape} needs {math.ceil(n / 8)} bytes of bits, got {bits.size}")
     keep = np.unpackbits(bits, count=n).astype(bool)
@@ -83,23 +87,24 @@ def _check_csr(data, indices, indptr):
     return data, indices, indptr
 
 
+@validate(shape=SHAPE, value_bits=Integer(minimum=1))
 def dense_bytes(shape, value_bits=32):
     """Bytes of a dense array: n * b / 8."""
-    return math.prod(shape) * v.integer(value_bits, "value_bits", 1) / 8
+    return math.prod(shape) * value_bits / 8
 
 
+@validate(shape=Sequence(Integer(minimum=0), min_len=1), nnz=Integer(minimum=0), value_bits=Integer(minimum=1),
+          index_bits=Integer(minimum=1))
 def csr_bytes(shape, nnz, value_bits=32, index_bits=32):
     """Bytes of CSR: nnz (b + b_idx) / 8 + (rows + 1) b_idx / 8."""
-    nnz = v.integer(nnz, "nnz", 0)
     if nnz > math.prod(shape):
         raise ValueError(f"nnz must be <= the number of entries {math.prod(shape)}, got {nnz}")
-    b, bi = v.integer(value_bits, "value_bits", 1), v.integer(index_bits, "index_bits", 1)
-    return (nnz * (b + bi) + (shape[0] + 1) * bi) / 8
+    return (nnz * (value_bits + index_bits) + (shape[0] + 1) * index_bits) / 8
 
 
+@validate(shape=SHAPE, nnz=Integer(minimum=0), value_bits=Integer(minimum=1))
 def bitmask_bytes(shape, nnz, value_bits=32):
     """Bytes of a bitmask format: ceil(n / 8) + nnz b / 8."""
-    nnz = v.integer(nnz, "nnz", 0)
     if nnz > math.prod(shape):
         raise ValueError(f"nnz must be <= the number of entries {math.prod(shape)}, got {nnz}")
-    return math.ceil(math.prod(shape) / 8) + nnz * v.integer(value_bits, "value_bits", 1) / 8
+    return math.ceil(math.prod(shape) / 8) + nnz * value_bits / 8

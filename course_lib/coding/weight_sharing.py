@@ -17,6 +17,9 @@ GradientAggregation SUM and AVG); torch autograd through a gather for eq. 3.
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Bits, Choice, Integer, Mapping, Optional, Seed, validate
+
+INDICES = Array(allow_empty=True, integer=True)  # a centroid per weight, -1 = pruned
 
 INITS = ("linear", "density", "random")
 
@@ -31,11 +34,7 @@ def _weights(w, mask):
     return w, m
 
 
-def _k(k):
-    k = v.integer(k, "k", minimum=1)
-    return k
-
-
+@validate(w=Array(), k=Integer(minimum=1), method=Choice(*INITS), seed=Seed())
 def init_centroids(w, k, method="linear", seed=0):
     """Return k initial centroids for the values w (Han et al. 2016, sec. 3.2, Fig. 4).
 
@@ -44,26 +43,26 @@ def init_centroids(w, k, method="linear", seed=0):
              read off its x axis: dense where weights are dense);
     random:  k distinct weights drawn at random (Forgy), with np.random.default_rng(seed).
     """
-    w = v.as_array(w, "w").astype(np.float64).reshape(-1)
-    k = _k(k)
-    v.choice(method, "method", set(INITS))
+    w = w.astype(np.float64).reshape(-1)
     if method == "linear":
         return np.linspace(w.min(), w.max(), k)
     if method == "density":
         return np.quantile(w, (np.arange(k) + 0.5) / k)
     if k > w.size:
         raise ValueError(f"k must be <= the number of weights ({w.size}) for random init, got {k}")
-    rng = np.random.default_rng(v.integer(seed, "seed", minimum=0))
+    rng = np.random.default_rng(seed)
     return rng.choice(w, size=k, replace=False)
 
 
+@validate(w=Array(), centroids=Array())
 def assign(w, centroids):
     """Return the index of the nearest centroid of every value: argmin_j |w - c_j| (lowest j on ties)."""
-    w = v.as_array(w, "w").astype(np.float64)
-    c = v.as_array(centroids, "centroids").astype(np.float64).reshape(-1)
+    w = w.astype(np.float64)
+    c = centroids.astype(np.float64).reshape(-1)
     return np.abs(w.reshape(-1, 1) - c.reshape(1, -1)).argmin(axis=1).reshape(w.shape)
 
 
+@validate(w=Array(), centroids=Array(), max_iter=Integer(minimum=1))
 def kmeans(w, centroids, max_iter=300):
     """Run Lloyd's algorithm on the values w from the given centroids; return (centroids, labels).
 
@@ -71,9 +70,8 @@ def kmeans(w, centroids, max_iter=300):
     values; stop when no label changes (scikit-learn's KMeans(algorithm="lloyd", tol=0) criterion)
     or after max_iter rounds. A centroid that loses all its values stays where it is.
     """
-    w = v.as_array(w, "w").astype(np.float64).reshape(-1)
-    c = v.as_array(centroids, "centroids").astype(np.float64).reshape(-1).copy()
-    max_iter = v.integer(max_iter, "max_iter", minimum=1)
+    w = w.astype(np.float64).reshape(-1)
+    c = centroids.astype(np.float64).reshape(-1).copy()
     labels = assign(w, c)
     for _ in range(max_iter):
         sums = np.bincount(labels, weights=w, minlength=c.size)
@@ -86,6 +84,8 @@ def kmeans(w, centroids, max_iter=300):
     return c, labels
 
 
+@validate(w=Array(), bits=Bits(), mask=Optional(Array()), init=Choice(*INITS), seed=Seed(), max_iter=Integer(minimum=1),
+          k=Optional(Integer(minimum=1)))
 def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300, k=None):
     """Cluster the kept weights of one layer into k = 2^bits shared values; return (codebook, indices).
 
@@ -96,10 +96,7 @@ def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300, k=Non
     than k give fewer clusters.
     """
     w, m = _weights(w, mask)
-    bits = v.integer(bits, "bits", minimum=1)
-    if bits > 16:
-        raise ValueError(f"bits must be in [1, 16], got {bits}")
-    k_max = 2 ** bits if k is None else v.integer(k, "k", minimum=1)
+    k_max = 2 ** bits if k is None else k
     if k_max > 2 ** bits:
         raise ValueError(f"k must be <= 2^bits = {2 ** bits}, got {k_max}")
     indices = np.full(w.shape, -1, dtype=np.int64)
@@ -112,9 +109,10 @@ def share_weights(w, bits, mask=None, init="linear", seed=0, max_iter=300, k=Non
     return c, indices
 
 
+@validate(codebook=Array(allow_empty=True), indices=INDICES)
 def reconstruct(codebook, indices):
     """Return the shared weights W_ij = codebook[indices_ij], and 0 where indices_ij = -1."""
-    c = v.as_array(codebook, "codebook", allow_empty=True).astype(np.float64).reshape(-1)
+    c = codebook.astype(np.float64).reshape(-1)
     idx = _indices(indices, c.size)
     return np.where(idx >= 0, c[np.maximum(idx, 0)] if c.size else 0.0, 0.0)
 
@@ -128,18 +126,17 @@ def _indices(indices, k):
     return idx
 
 
+@validate(grad=Array(), indices=INDICES, k=Integer(minimum=1), reduce=Choice("sum", "mean"))
 def centroid_gradients(grad, indices, k, reduce="sum"):
     """Return dL/dc_j = sum (or mean) of dL/dW_ij over the weights with index j (Han et al. 2016, eq. 3).
 
         dL/dc_k = sum_ij dL/dW_ij 1(I_ij = k)
     reduce="mean" divides by the cluster's size (0 for an empty cluster); pruned weights (-1) count nowhere.
     """
-    g = v.as_array(grad, "grad").astype(np.float64)
-    k = _k(k)
+    g = grad.astype(np.float64)
     idx = _indices(indices, k)
     if idx.shape != g.shape:
         raise ValueError(f"indices must have grad's shape {g.shape}, got {idx.shape}")
-    v.choice(reduce, "reduce", {"sum", "mean"})
     keep = idx >= 0
     sums = np.bincount(idx[keep], weights=g[keep], minlength=k)
     if reduce == "sum":
@@ -148,6 +145,7 @@ def centroid_gradients(grad, indices, k, reduce="sum"):
     return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 
+@validate(w=Array(), indices=INDICES, k=Integer(minimum=1))
 def tie_weights(w, indices, k):
     """Return (codebook, W): each centroid set to the mean of its weights, and W = codebook[indices].
 
@@ -155,8 +153,7 @@ def tie_weights(w, indices, k):
     optimiser on the centroids with the MEAN gradient (the update is linear in the gradient), so tying
     the weights after every step fine-tunes the centroids as Han et al. 2016, sec. 3.3 (averaged).
     """
-    w = v.as_array(w, "w").astype(np.float64)
-    k = _k(k)
+    w = w.astype(np.float64)
     idx = _indices(indices, k)
     if idx.shape != w.shape:
         raise ValueError(f"indices must have w's shape {w.shape}, got {idx.shape}")
@@ -167,13 +164,12 @@ def tie_weights(w, indices, k):
     return c, np.where(keep, c[np.maximum(idx, 0)], 0.0)
 
 
+@validate(indices=Mapping(INDICES))
 def tie_hook(indices):
     """Return on_step(step, model) for nn.train: tie every shared layer (a dict layer -> indices).
 
     nn.train calls it before each step; call it once more after training to tie the last step's update.
     """
-    if not hasattr(indices, "items"):
-        raise TypeError(f"indices must be a dict layer -> index array, got {type(indices).__name__}")
     table = {int(l): (np.asarray(i), int(np.max(i)) + 1) for l, i in indices.items()}
 
     def on_step(step, model):
@@ -182,15 +178,13 @@ def tie_hook(indices):
     return on_step
 
 
+@validate(n=Integer(minimum=1), bits=Bits(), value_bits=Integer(minimum=1))
 def compression_rate(n, bits, value_bits=32):
     """Return r = n b / (n log2(k) + k b), k = 2^bits: dense over codebook storage (Han et al. 2016, eq. 1)."""
-    n = v.integer(n, "n", minimum=1)
-    bits, b = v.integer(bits, "bits", minimum=1), v.integer(value_bits, "value_bits", minimum=1)
-    return n * b / (n * bits + 2 ** bits * b)
+    return n * value_bits / (n * bits + 2 ** bits * value_bits)
 
 
+@validate(n=Integer(minimum=0), bits=Bits(), value_bits=Integer(minimum=1))
 def codebook_bits(n, bits, value_bits=32):
     """Return the bits of a shared layer: n indices of `bits` bits plus 2^bits centroids of value_bits."""
-    n = v.integer(n, "n", minimum=0)
-    bits, b = v.integer(bits, "bits", minimum=1), v.integer(value_bits, "value_bits", minimum=1)
-    return n * bits + 2 ** bits * b
+    return n * bits + 2 ** bits * value_bits

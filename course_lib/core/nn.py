@@ -20,6 +20,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import validation as v
+from .validation import (AnyOf, Array, Arrays, Callable as IsCallable, Choice, Duck, Integer, Optional, Positive, Real,
+                         Seed, Sequence, Temperature, Anything, InstanceOf, validate)
 
 def _sigmoid(z):
     # clip: exp(-z) overflows below z = -709; the clipped value differs from 0 by < 1e-217
@@ -43,9 +45,13 @@ ACTIVATIONS = {
 }
 
 
+OUTPUT = Anything("a model's output: forward checked its input; NaN from a diverging run must reach the loss")
+
+
+@validate(y_hat=OUTPUT, y=Array())
 def mse(y_hat, y):
     """Return (L, dL/dy_hat) for L = mean((y_hat - y)^2) (torch.nn.MSELoss)."""
-    y = v.as_array(y, "y").astype(y_hat.dtype)
+    y = y.astype(y_hat.dtype)
     if y.size != y_hat.size:
         raise ValueError(f"y must have {y_hat.size} entries (one per output), got {y.size}")
     y = y.reshape(y_hat.shape)
@@ -53,16 +59,29 @@ def mse(y_hat, y):
     return float(np.mean(diff ** 2)), 2.0 * diff / diff.size
 
 
+@validate(z=Array(), T=Temperature())
 def softmax(z, T=1.0):
     """Return softmax(z / T) along the last axis, computed stably (Hinton et al. 2015, eq. 1)."""
-    z = v.as_array(z, "z").astype(float) / v.real(T, "T", low=0.0, low_inclusive=False)
+    z = z.astype(float) / T
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
+@validate(z=Array(), T=Temperature())
+def log_softmax(z, T=1.0):
+    """Return log softmax(z / T) along the last axis, finite for any finite logits.
+
+    log p_i = (z_i - max z) / T - log sum_j exp((z_j - max z) / T)
+    """
+    s = z.astype(float) / T
+    s = s - s.max(axis=-1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+
+
+@validate(logits=OUTPUT, y=Array())
 def cross_entropy(logits, y):
     """Return (L, dL/dlogits) for L = mean_i -log softmax(z_i)[y_i] (torch.nn.CrossEntropyLoss)."""
-    y = np.asarray(y).astype(int).reshape(-1)
+    y = y.astype(int).reshape(-1)
     if y.size != logits.shape[0] or y.min() < 0 or y.max() >= logits.shape[1]:
         raise ValueError(f"y must hold class indices in [0, {logits.shape[1] - 1}], one per row of logits "
                          f"({logits.shape[0]}), got {y.size} labels in [{y.min()}, {y.max()}]")
@@ -75,9 +94,11 @@ def cross_entropy(logits, y):
 
 
 LOSSES = {"mse": mse, "cross_entropy": cross_entropy}
+LOSS = AnyOf(Choice(*sorted(LOSSES)), IsCallable(), what=f"one of {sorted(LOSSES)} or a callable loss(output, *targets)")
 
 
 # --- the flat parameter layout theta = [vec(W_1), b_1, vec(W_2), b_2, ...] (one place for all) ---
+@validate(W=Arrays(), b=Arrays())
 def flat_layout(W, b):
     """Return [(name, l, start, shape)] for theta = [vec(W_1), b_1, ..., vec(W_L), b_L]."""
     if len(W) != len(b) or not len(W):
@@ -90,16 +111,17 @@ def flat_layout(W, b):
     return out
 
 
+@validate(W=Arrays(), b=Arrays())
 def to_flat(W, b):
     """Return the per-layer arrays W, b as one vector in the layout of `flat_layout`."""
     flat_layout(W, b)
     return np.concatenate([np.reshape(p, -1) for w, bl in zip(W, b) for p in (w, bl)])
 
 
+@validate(theta=Array(), W=Arrays(), b=Arrays())
 def from_flat(theta, W, b):
     """Return (W, b) lists cut from the vector theta, shaped like the given W, b (the inverse of to_flat)."""
     n = sum(int(np.size(p)) for p in (*W, *b))
-    theta = v.as_array(theta, "theta")
     if theta.shape != (n,):
         raise ValueError(f"theta must have shape ({n},), got {theta.shape}")
     parts = {"W": [None] * len(W), "b": [None] * len(b)}
@@ -108,13 +130,13 @@ def from_flat(theta, W, b):
     return parts["W"], parts["b"]
 
 
+@validate(loss=LOSS)
 def loss_function(loss):
     """Return the loss callable for a name in LOSSES, or `loss` itself if it is callable."""
-    if callable(loss):
-        return loss
-    return LOSSES[v.choice(loss, "loss", set(LOSSES))]
+    return loss if callable(loss) else LOSSES[loss]
 
 
+@validate(masks=Sequence(Anything("one bool array or None per layer, checked below"), min_len=0), W=Arrays())
 def check_masks(masks, W):
     """Validate one mask per layer (bool, shaped like its W, or None); return them as bool copies."""
     if len(masks) != len(W):
@@ -205,14 +227,9 @@ class Network:
 class MLP(Network):
     """A multilayer perceptron with `sizes = [n_in, h_1, ..., n_out]` and one activation per layer."""
 
+    @validate(sizes=Sequence(Integer(minimum=1), min_len=2, least=">= 2 positive layer widths"),
+              activation=Choice(*ACTIVATIONS), output=Choice(*ACTIVATIONS), seed=Optional(Seed()), scale=Optional(Positive()))
     def __init__(self, sizes, activation="tanh", output="identity", seed=0, scale=None):
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
-            raise ValueError(f"sizes must list >= 2 positive layer widths, got {sizes!r}")
-        sizes = [v.integer(s, "sizes", minimum=1) for s in sizes]
-        v.choice(activation, "activation", set(ACTIVATIONS))
-        v.choice(output, "output", set(ACTIVATIONS))
-        if scale is not None:
-            scale = v.real(scale, "scale", low=0.0, low_inclusive=False)
         rng = np.random.default_rng(seed)
         self.sizes = sizes
         self.acts = [activation] * (len(sizes) - 2) + [output]
@@ -290,6 +307,31 @@ def _batch(y, idx):
     return tuple(t[idx] for t in y) if isinstance(y, tuple) else y[idx]
 
 
+def _model():
+    return MLP([2, 2])
+
+
+MODEL = Duck(("forward",), _model, "a course_lib model (with forward)")
+NETWORK = InstanceOf(Network, _model, "course_lib network (nn.MLP or layers.Sequential)")
+MOMENTUM = Real(0.0, 1.0, high_inclusive=False)
+STATE = Optional(InstanceOf(dict, dict, "dict (the optimizer's velocities)"))
+
+
+class _Targets(v.Constraint):
+    """The targets: an array, or a tuple of arrays cut into batches together (labels, teacher logits)."""
+
+    def check(self, y, name):
+        if isinstance(y, tuple):
+            return tuple(v.as_array(t, f"{name}[{i}]") for i, t in enumerate(y))
+        return v.as_array(y, name)
+
+    def good(self):
+        return np.zeros(2, int)
+
+    def bad(self):
+        return ["abc", np.array([np.nan]), ("abc",)]
+
+
 def _check_xy(X, y):
     n = len(X)
     for t in (y if isinstance(y, tuple) else (y,)):
@@ -298,14 +340,13 @@ def _check_xy(X, y):
     return n
 
 
+@validate(model=NETWORK, Xb=Array(), yb=_Targets(), loss=LOSS, lr=Positive(), momentum=MOMENTUM, state=STATE)
 def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
     """Take one (momentum) SGD step on a batch and return its loss; masked weights stay exactly 0.
 
     v <- momentum * v - lr * g;  theta <- theta + v;  W <- W * m
     (Polyak 1964 momentum; equal to torch.optim.SGD(momentum=...) while lr is constant)
     """
-    lr = v.real(lr, "lr", low=0.0, low_inclusive=False)
-    momentum = v.real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
     state = {} if state is None else state
     value, dW, db = model.loss_and_grads(Xb, yb, loss)
     for l in range(len(model.W)):
@@ -318,6 +359,8 @@ def sgd_step(model, Xb, yb, loss="mse", lr=0.1, momentum=0.0, state=None):
     return value
 
 
+@validate(model=NETWORK, X=Array(), y=_Targets(), epochs=Integer(minimum=0), lr=Positive(), batch_size=Integer(minimum=1),
+          momentum=MOMENTUM, seed=Optional(Seed()), loss=LOSS, on_step=Optional(IsCallable()))
 def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss="cross_entropy",
           on_step=None):
     """Train `model` in place with minibatch SGD with momentum; return the mean loss of each epoch.
@@ -328,13 +371,6 @@ def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss
     step (1, 2, ...), before that batch's update: where tfmot's pruning wrapper updates its masks.
     Masks stay applied (masked gradient, re-masked weights), so pruned weights remain exactly 0.
     """
-    epochs = v.integer(epochs, "epochs", minimum=0)
-    batch_size = v.integer(batch_size, "batch_size", minimum=1)
-    lr = v.real(lr, "lr", low=0.0, low_inclusive=False)
-    momentum = v.real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
-    loss_function(loss)
-    if on_step is not None and not callable(on_step):
-        raise TypeError(f"on_step must be a function on_step(step, model) or None, got {type(on_step).__name__}")
     n = _check_xy(X, y)
     rng, state, step, history = np.random.default_rng(seed), {}, 0, []
     for _ in range(epochs):
@@ -349,14 +385,17 @@ def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss
     return history
 
 
+@validate(model=MODEL, X=Array(), y=Array())
 def accuracy(model, X, y):
     """Return the fraction of argmax predictions equal to the labels y."""
-    y = np.asarray(y).reshape(-1)
+    y = y.reshape(-1)
     if len(y) != len(X):
         raise ValueError(f"y must have {len(X)} entries (one label per row of X), got {len(y)}")
     return float(np.mean(model.forward(X).argmax(axis=1) == y))
 
 
+@validate(model=NETWORK, X=Array(), y=_Targets(), loss=Choice(*LOSSES), maxiter=Integer(minimum=1),
+          frozen=Optional(Array()), stop_below=Optional(Real()))
 def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None):
     """Train `model` in place with full-batch L-BFGS (scipy); return the final training loss.
 
@@ -366,8 +405,6 @@ def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None
     """
     from scipy.optimize import minimize
 
-    v.choice(loss, "loss", set(LOSSES))
-    maxiter = v.integer(maxiter, "maxiter", minimum=1)
     theta0 = model.get_flat()
     free = np.ones(theta0.size, bool) if frozen is None else ~np.asarray(frozen, bool).reshape(-1)
     if free.size != theta0.size:

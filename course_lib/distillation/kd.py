@@ -11,72 +11,43 @@ alpha weights the SOFT term (alpha = 0: plain cross-entropy; alpha = 1: soft tar
 tutorial writes 0.25 * soft + 0.75 * hard (our alpha = 0.25); keras-io writes alpha * hard +
 (1 - alpha) * soft (its alpha = 0.1 is our alpha = 0.9). Feature losses: the FitNets hint with a linear
 regressor (Romero et al. 2015, ICLR) and attention transfer (Zagoruyko & Komodakis 2017, ICLR).
-`softmax` is `course_lib.core.nn.softmax` (one copy); the hard term is computed from `log_softmax`, exact for
-logits of any size (`nn.cross_entropy` floors p at 1e-300, i.e. caps each term at 690 nats).
+`softmax` and `log_softmax` are `course_lib.core.nn`'s (one copy each, one temperature check); kd_loss's
+hard term is the same log-softmax written fused, exact for logits of any size (`nn.cross_entropy` floors p
+at 1e-300, i.e. caps each term at 690 nats).
 """
 import numpy as np
 
 from ..core import validation as v
-from ..core import nn
+from ..core.nn import log_softmax, softmax  # noqa: F401 (the lessons' D.softmax, D.log_softmax: one copy)
+from ..core.validation import Array, Boolean, Fraction, Integer, Optional, Probabilities, Real, Temperature, validate
+
+LOGITS = Array(ndim=2)  # (batch, classes)
 
 
-def _temperature(T):
-    if isinstance(T, bool) or not isinstance(T, (int, float, np.floating, np.integer)):
-        raise TypeError(f"T must be a number > 0, got {type(T).__name__}")
-    if not (np.isfinite(T) and T > 0):
-        raise ValueError(f"T must be a finite number > 0, got {T}")
-    return float(T)
-
-
-def _logits(z, name, keep_dtype=False):
-    z = v.as_array(z, name)
-    if z.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (batch, classes), got shape {z.shape}")
-    return z if keep_dtype else z.astype(float)
-
-
-def softmax(z, T=1.0):
-    """Return the softened probabilities softmax(z / T) along the last axis.
-
-    p_i = exp(z_i / T) / sum_j exp(z_j / T)   (Hinton et al. 2015, eq. 1); stable: shifts by max z.
-    """
-    return nn.softmax(v.as_array(z, "z"), _temperature(T))
-
-
-def log_softmax(z, T=1.0):
-    """Return log softmax(z / T) along the last axis, finite for any finite logits.
-
-    log p_i = (z_i - max z) / T - log sum_j exp((z_j - max z) / T)
-    """
-    s = v.as_array(z, "z").astype(float) / _temperature(T)
-    s = s - s.max(axis=-1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-
-
+@validate(p=Probabilities(), z=LOGITS, T=Temperature())
 def soft_cross_entropy(p, z, T=1.0):
     """Return the batch mean of H(p, q) = -sum_k p_k log q_k with q = softmax(z / T) (p: target rows)."""
-    p = v.as_array(p, "p").astype(float)
-    logq = log_softmax(_logits(z, "z"), T)
+    logq = log_softmax(z.astype(float), T)
     if p.shape != logq.shape:
         raise ValueError(f"p must have the shape of z {logq.shape}, got {p.shape}")
     return float(-np.sum(p * logq) / len(p))
 
 
+@validate(p=Probabilities(), z=LOGITS, T=Temperature())
 def kl_divergence(p, z, T=1.0):
     """Return the batch mean of KL(p || q) = sum_k p_k (log p_k - log q_k), q = softmax(z / T).
 
     Terms with p_k = 0 count 0 (0 log 0 = 0), as torch.nn.functional.kl_div(reduction="batchmean").
     """
-    p = v.as_array(p, "p").astype(float)
-    logq = log_softmax(_logits(z, "z"), T)
+    logq = log_softmax(z.astype(float), T)
     if p.shape != logq.shape:
         raise ValueError(f"p must have the shape of z {logq.shape}, got {p.shape}")
-    if np.any(p < 0):
-        raise ValueError("p must hold probabilities (>= 0)")
     logp = np.log(np.where(p > 0, p, 1.0))
     return float(np.sum(np.where(p > 0, p * (logp - logq), 0.0)) / len(p))
 
 
+@validate(student_logits=LOGITS, teacher_logits=LOGITS, labels=Optional(Array()), T=Temperature(), alpha=Fraction(),
+          return_grad=Boolean())
 def kd_loss(student_logits, teacher_logits, labels=None, T=4.0, alpha=0.9, return_grad=False):
     """Return the KD loss (1 - alpha) CE(y) + alpha T^2 KL(p_T || q_T), batch mean (Hinton et al. 2015).
 
@@ -90,10 +61,9 @@ def kd_loss(student_logits, teacher_logits, labels=None, T=4.0, alpha=0.9, retur
     about 16 passes over the logits in three (B, K) buffers (a fresh 16 MB array costs page faults),
     no log-probability matrix stored.
     """
-    z, t = _logits(student_logits, "student_logits", True), _logits(teacher_logits, "teacher_logits", True)
+    z, t = student_logits, teacher_logits
     if z.shape != t.shape:
         raise ValueError(f"teacher_logits must have the shape of student_logits {z.shape}, got {t.shape}")
-    T, alpha = _temperature(T), v.fraction(alpha, "alpha")
     dt = np.float32 if z.dtype == t.dtype == np.float32 else np.float64
     z, t, B = z.astype(dt, copy=False), t.astype(dt, copy=False), len(z)
     z_max = z.max(axis=1, keepdims=True)
@@ -133,15 +103,6 @@ def kd_loss(student_logits, teacher_logits, labels=None, T=4.0, alpha=0.9, retur
     return loss, grad
 
 
-def _shifted_exp(z, z_max, T):
-    """Return s = (z - max z) / T, exp(s) and its row sums (T > 0 keeps the argmax, so exp(s) <= 1)."""
-    s = z - z_max
-    if T != 1.0:
-        s /= s.dtype.type(T)
-    e = np.exp(s)
-    return s, e, e.sum(axis=1, keepdims=True)
-
-
 def _labels(labels, B, K):
     if labels is None:
         raise ValueError("labels must be given when alpha < 1 (use alpha=1 for soft targets only)")
@@ -155,9 +116,9 @@ def _labels(labels, B, K):
     return y
 
 
+@validate(T=Temperature(), alpha=Fraction())
 def kd_loss_fn(T=4.0, alpha=0.9):
     """Return a loss for `nn.train`: loss(output, labels, teacher_logits) -> (L, dL/doutput)."""
-    T, alpha = _temperature(T), v.fraction(alpha, "alpha")
 
     def loss(output, labels, teacher_logits):
         return kd_loss(output, teacher_logits, labels, T, alpha, return_grad=True)
@@ -166,13 +127,13 @@ def kd_loss_fn(T=4.0, alpha=0.9):
     return loss
 
 
+@validate(logits=LOGITS, cls=Integer(minimum=0), delta=Real())
 def bias_correction(logits, cls, delta):
     """Return logits with `delta` added to class `cls` (Hinton et al. 2015, sec. 3: an omitted class's bias)."""
-    z = _logits(logits, "logits").copy()
-    cls = v.integer(cls, "cls", minimum=0)
+    z = logits.astype(float)  # a copy
     if cls >= z.shape[1]:
         raise ValueError(f"cls must be in [0, {z.shape[1] - 1}], got {cls}")
-    z[:, cls] += float(delta)
+    z[:, cls] += delta
     return z
 
 

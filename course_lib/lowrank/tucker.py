@@ -17,11 +17,17 @@ from .svd import svd_flip
 
 def unfold(T, mode):
     """Return the mode-`mode` unfolding of T: shape (T.shape[mode], prod of the others), C order."""
+    T = v.as_array(T, "T")
+    mode = v.axis(mode, T.ndim, "mode")
     return np.moveaxis(T, mode, 0).reshape(T.shape[mode], -1)
 
 
 def mode_dot(T, M, mode):
     """Return T x_mode M: multiply mode `mode` of T by the matrix M (new size M.shape[0])."""
+    T, M = v.as_array(T, "T"), v.as_array(M, "M")
+    mode = v.axis(mode, T.ndim, "mode")
+    if M.ndim != 2 or M.shape[1] != T.shape[mode]:
+        raise ValueError(f"M must be a matrix with {T.shape[mode]} columns (T's mode {mode}), got shape {M.shape}")
     return np.moveaxis(np.tensordot(M, T, axes=(1, mode)), 0, mode)
 
 

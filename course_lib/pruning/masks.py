@@ -14,6 +14,11 @@ Two counting rules exist in the frameworks, and they disagree on some sizes:
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import AnyOf, Array, Arrays, Choice, Fraction, Integer, Positive, Real, Seed, Sequence, validate
+
+P_NORM = AnyOf(Positive(), Choice(np.inf), what="a positive number or np.inf")  # the p of an Lp norm
+BLOCK = AnyOf(Sequence(Integer(minimum=1), min_len=2), what="a pair of positive integers")
+RULE, POOLING = Choice("torch", "tfmot"), Choice("avg", "max")
 
 
 def _prune_count(sparsity, n):
@@ -57,6 +62,7 @@ def _tfmot_keep_mask(scores, sparsity):
     return scores >= threshold
 
 
+@validate(w=Array(), sparsity=Fraction(), rule=RULE)
 def magnitude_mask(w, sparsity, rule="torch"):
     """Mask the smallest-|w| entries so that a fraction `sparsity` of them is pruned.
 
@@ -64,32 +70,30 @@ def magnitude_mask(w, sparsity, rule="torch"):
     rule="tfmot": keep max(round(w.size * (1 - sparsity)), 1) entries plus all ties (see module doc).
     Han et al. 2015, "Learning both Weights and Connections", magnitude criterion |w|.
     """
-    w = v.as_array(w, "w")
-    s = v.fraction(sparsity, "sparsity")
-    v.choice(rule, "rule", {"torch", "tfmot"})
+    s = sparsity
     if rule == "tfmot":
         return _tfmot_keep_mask(np.abs(w), s)
     return _smallest_k_mask(np.abs(w), _prune_count(s, w.size))
 
 
+@validate(w=Array(), sparsity=Fraction(), seed=Seed())
 def random_mask(w, sparsity, seed=0):
     """Return a keep-mask that prunes round(sparsity * n) entries chosen uniformly at random.
 
     The baseline every pruning criterion must beat; the count follows torch's rule, as
     torch.nn.utils.prune.random_unstructured does (its choice of entries uses torch's own generator).
     """
-    w = v.as_array(w, "w")
-    rng = np.random.default_rng(v.integer(seed, "seed", minimum=0))
-    return _smallest_k_mask(rng.random(w.shape), _prune_count(v.fraction(sparsity, "sparsity"), w.size))
+    rng = np.random.default_rng(seed)
+    return _smallest_k_mask(rng.random(w.shape), _prune_count(sparsity, w.size))
 
 
+@validate(w=Array(), threshold=Real(low=0.0))
 def threshold_mask(w, threshold):
     """Keep the entries with |w| > threshold (strict, as tf.contrib.model_pruning and Distiller)."""
-    w = v.as_array(w, "w")
-    t = v.fraction(threshold, "threshold", high=np.inf)
-    return np.abs(w) > t
+    return np.abs(w) > threshold
 
 
+@validate(weights=Arrays(keep_mapping=True), sparsity=Fraction())
 def global_magnitude_masks(weights, sparsity):
     """Rank |w| of all tensors together and prune round(sparsity * total) of the smallest.
 
@@ -101,8 +105,8 @@ def global_magnitude_masks(weights, sparsity):
     items = list(weights.items()) if is_map else list(enumerate(weights))
     if not items:
         raise ValueError("weights must hold at least one array")
-    arrays = [v.as_array(x, f"weights[{k!r}]") for k, x in items]
-    s = v.fraction(sparsity, "sparsity")
+    arrays = [x for _, x in items]
+    s = sparsity
     flat = np.empty(sum(a.size for a in arrays), dtype=np.result_type(*arrays))
     ends = np.cumsum([a.size for a in arrays])
     for a, end in zip(arrays, ends):
@@ -113,16 +117,15 @@ def global_magnitude_masks(weights, sparsity):
     return {k: m for (k, _), m in zip(items, masks)} if is_map else masks
 
 
+@validate(w=Array(), axis=Integer(), p=P_NORM)
 def slice_norms(w, axis=0, p=1):
     """Return the Lp norm of every slice w[..., i, ...] along `axis`: (sum_j |w_ij|^p)^(1/p)."""
-    w = v.as_array(w, "w")
     ax = v.axis(axis, w.ndim)
-    if not (p == np.inf or (isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0)):
-        raise ValueError(f"p must be a positive number or np.inf, got {p!r}")
     rows = np.moveaxis(w, ax, 0).reshape(w.shape[ax], -1).astype(np.float64)
     return np.linalg.norm(rows, ord=p, axis=1)
 
 
+@validate(w=Array(), sparsity=Fraction(), axis=Integer(), p=P_NORM)
 def structured_mask(w, sparsity, axis=0, p=1):
     """Prune whole slices along `axis`: the round(sparsity * w.shape[axis]) with smallest Lp norm.
 
@@ -130,12 +133,11 @@ def structured_mask(w, sparsity, axis=0, p=1):
     (Li et al. 2017, "Pruning Filters for Efficient ConvNets", ranks filters by L1 norm).
     axis=0 of a (out, in) Dense/Linear weight removes neurons; of a conv weight, filters.
     """
-    w = v.as_array(w, "w")
     if w.ndim < 2:
         raise ValueError(f"w must have at least 2 dimensions for structured pruning, got shape {w.shape}")
     norms = slice_norms(w, axis, p)
     ax = v.axis(axis, w.ndim)
-    keep = _smallest_k_mask(norms, _prune_count(v.fraction(sparsity, "sparsity"), norms.size))
+    keep = _smallest_k_mask(norms, _prune_count(sparsity, norms.size))
     shape = [1] * w.ndim
     shape[ax] = -1
     return np.broadcast_to(keep.reshape(shape), w.shape).copy()
@@ -157,6 +159,7 @@ def _pool_1d(x, b, pooling):
     return np.stack(pooled).astype(np.float32)
 
 
+@validate(w=Array(ndim=2), block_shape=BLOCK, pooling=POOLING)
 def block_pool(w, block_shape, pooling="avg"):
     """Pool |w| over blocks as tfmot's `factorized_pool` does: first along rows, then along columns.
 
@@ -164,11 +167,7 @@ def block_pool(w, block_shape, pooling="avg"):
     first block when a dimension leaves a remainder of 2 or more, while the mask is expanded from
     index 0. So with ragged shapes the pooled windows and the masked blocks do not line up exactly.
     """
-    w = v.as_array(w, "w")
-    if w.ndim != 2:
-        raise ValueError(f"w must be 2-dimensional for block pruning (as in tfmot), got shape {w.shape}")
     bh, bw = _block_shape(block_shape)
-    v.choice(pooling, "pooling", {"avg", "max"})
     a = np.abs(w).astype(np.float32)
     return _pool_1d(_pool_1d(a, bh, pooling).T, bw, pooling).T
 
@@ -183,6 +182,7 @@ def _block_shape(block_shape):
     return bh, bw
 
 
+@validate(w=Array(ndim=2), sparsity=Fraction(), block_shape=BLOCK, pooling=POOLING)
 def block_mask(w, sparsity, block_shape, pooling="avg"):
     """Prune whole blocks of a 2-D weight, ranked by their pooled |w| (tfmot `block_size`).
 
@@ -191,17 +191,15 @@ def block_mask(w, sparsity, block_shape, pooling="avg"):
     Kronecker product and cut it to w's shape. block_shape=(1, 1) is element-wise tfmot pruning.
     """
     pooled = block_pool(w, block_shape, pooling)
-    s = v.fraction(sparsity, "sparsity")
     bh, bw = _block_shape(block_shape)
-    keep = _tfmot_keep_mask(pooled, s)
-    w = np.asarray(w)
+    keep = _tfmot_keep_mask(pooled, sparsity)
     return np.kron(keep, np.ones((bh, bw), dtype=bool))[: w.shape[0], : w.shape[1]].astype(bool)
 
 
+@validate(w=Array(), mask=Array())
 def apply_mask(w, mask):
     """Return w with the pruned entries set to 0: w * m (a new array; w is not changed)."""
-    w = v.as_array(w, "w")
-    m = v.as_array(mask, "mask")
+    m = mask
     if m.shape != w.shape:
         raise ValueError(f"mask must have the shape of w {w.shape}, got {m.shape}")
     if m.dtype != bool and not np.isin(m, (0, 1)).all():
@@ -212,6 +210,7 @@ def apply_mask(w, mask):
 GRANULARITIES = ("element", "vector", "kernel", "channel", "filter")
 
 
+@validate(w=Array(ndim=4), sparsity=Fraction(), granularity=Choice(*GRANULARITIES))
 def granularity_mask(w, sparsity, granularity):
     """Prune a conv weight (out, in, k_h, k_w) at one granularity, ranking groups by their L1 norm.
 
@@ -219,11 +218,7 @@ def granularity_mask(w, sparsity, granularity):
     channel: an input channel of every filter (axis 1); filter: whole output filters (axis 0).
     Mao et al. 2017, "Exploring the Granularity of Sparsity in CNNs", Fig. 1.
     """
-    w = v.as_array(w, "w")
-    if w.ndim != 4:
-        raise ValueError(f"w must be a 4-d conv weight (out, in, k_h, k_w), got shape {w.shape}")
-    s = v.fraction(sparsity, "sparsity")
-    v.choice(granularity, "granularity", set(GRANULARITIES))
+    s = sparsity
     if granularity == "element":
         return magnitude_mask(w, s)
     if granularity in ("filter", "channel"):
@@ -232,14 +227,13 @@ def granularity_mask(w, sparsity, granularity):
     return structured_mask(groups, s, axis=0, p=1).reshape(w.shape)
 
 
+@validate(w=Array(), grad=Array(), mask=Array(), lr=Real(low=0.0))
 def masked_update(w, grad, mask, lr):
     """Take one SGD step that keeps pruned weights at zero: w' = m * (w - lr * (m * grad)).
 
     Masking the gradient is what torch.nn.utils.prune gets by construction (weight = weight_orig * mask);
     re-masking the weight after the step is what tfmot does before every forward pass.
     """
-    w, grad = v.as_array(w, "w"), v.as_array(grad, "grad")
     if grad.shape != w.shape:
         raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
-    lr = v.fraction(lr, "lr", high=np.inf)
     return apply_mask(w - lr * apply_mask(grad, mask), mask)

@@ -13,15 +13,19 @@ update happens on the 100th batch).
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import AnyOf, Array, Boolean, Fraction, Integer, Real, validate
+
+
+STEP, END, FREQUENCY = Integer(minimum=0), Integer(minimum=-1), Integer(minimum=1)  # end_step -1: prune forever
+SPARSITY = Fraction(high_inclusive=False)
 
 
 class PruningSchedule:
     """Shared step logic and validation of tfmot's schedules."""
 
+    @validate(begin_step=STEP, end_step=END, frequency=FREQUENCY, allow_end_minus_1=Boolean())
     def __init__(self, begin_step, end_step, frequency, allow_end_minus_1):
-        self.begin_step = v.integer(begin_step, "begin_step", minimum=0)
-        self.end_step = v.integer(end_step, "end_step")
-        self.frequency = v.integer(frequency, "frequency", minimum=1)
+        self.begin_step, self.end_step, self.frequency = begin_step, end_step, frequency
         if self.end_step == -1 and not allow_end_minus_1:
             raise ValueError("end_step must be >= begin_step for PolynomialDecay; -1 (prune forever) "
                              "is allowed only for ConstantSparsity")
@@ -41,9 +45,10 @@ class PruningSchedule:
 class ConstantSparsity(PruningSchedule):
     """Prune to `target_sparsity` every `frequency` steps in [begin_step, end_step] (tfmot)."""
 
+    @validate(target_sparsity=SPARSITY, begin_step=STEP, end_step=END, frequency=FREQUENCY)
     def __init__(self, target_sparsity, begin_step, end_step=-1, frequency=100):
         super().__init__(begin_step, end_step, frequency, allow_end_minus_1=True)
-        self.target_sparsity = v.fraction(target_sparsity, "target_sparsity", high_inclusive=False)
+        self.target_sparsity = target_sparsity
 
     def sparsity(self, step):
         """Return the target sparsity (as tfmot, a float32 value at every step)."""
@@ -63,14 +68,14 @@ class PolynomialDecay(PruningSchedule):
     Unlike tfmot, end_step == begin_step is refused here (tfmot divides by zero).
     """
 
+    @validate(initial_sparsity=SPARSITY, final_sparsity=SPARSITY, begin_step=STEP, end_step=END, power=Real(low=0.0),
+              frequency=FREQUENCY)
     def __init__(self, initial_sparsity, final_sparsity, begin_step, end_step, power=3, frequency=100):
         super().__init__(begin_step, end_step, frequency, allow_end_minus_1=False)
         if self.end_step == self.begin_step:
             raise ValueError(f"end_step must be > begin_step={self.begin_step} (the ramp needs at least "
                              "one step), got the same value")
-        self.initial_sparsity = v.fraction(initial_sparsity, "initial_sparsity", high_inclusive=False)
-        self.final_sparsity = v.fraction(final_sparsity, "final_sparsity", high_inclusive=False)
-        self.power = v.fraction(power, "power", low=0.0, high=np.inf)
+        self.initial_sparsity, self.final_sparsity, self.power = initial_sparsity, final_sparsity, power
 
     def sparsity(self, step):
         """Return s(step) in float32 arithmetic, as tfmot's graph computes it."""
@@ -90,17 +95,14 @@ class PolynomialDecay(PruningSchedule):
                 f"power={self.power}, frequency={self.frequency})")
 
 
+@validate(t=AnyOf(Integer(minimum=0), Array(integer=True), what="a non-negative integer step (or an array of them)"),
+          s_i=Fraction(), s_f=Fraction(), t_0=Integer(minimum=0), n=Integer(minimum=1), delta_t=Integer(minimum=1))
 def zhu_gupta_sparsity(t, s_i, s_f, t_0, n, delta_t):
     """Return s_t = s_f + (s_i - s_f) (1 - (t - t_0) / (n delta_t))^3 (Zhu & Gupta 2017, eq. 1).
 
     Defined for t in {t_0, t_0 + delta_t, ..., t_0 + n delta_t}; before t_0 it is s_i, after the
     last step s_f. Vectorised over t. In float64 (the paper's formula, not a framework's).
     """
-    s_i = v.fraction(s_i, "s_i")
-    s_f = v.fraction(s_f, "s_f")
-    t_0 = v.integer(t_0, "t_0", minimum=0)
-    n = v.integer(n, "n", minimum=1)
-    delta_t = v.integer(delta_t, "delta_t", minimum=1)
     t = np.asarray(t)
     if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
         raise ValueError("t must be a non-negative integer step (or an array of them)")

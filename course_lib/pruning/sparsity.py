@@ -8,24 +8,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import as_array
+from ..core.validation import Array, Mapping, validate
 
 
+@validate(x=Array())
 def l0_norm(x):
     """Count the non-zero entries: ||x||_0 = #{i : x_i != 0}."""
-    return int(np.count_nonzero(as_array(x, "x")))
+    return int(np.count_nonzero(x))
 
 
+@validate(x=Array())
 def density(x):
     """Return the fraction of non-zero entries: ||x||_0 / n."""
-    arr = as_array(x, "x")
-    return np.count_nonzero(arr) / arr.size
+    return np.count_nonzero(x) / x.size
 
 
+@validate(x=Array())
 def sparsity(x):
     """Return the fraction of exact zeros: 1 - ||x||_0 / n (-0.0 counts as zero)."""
-    arr = as_array(x, "x")
-    return (arr.size - np.count_nonzero(arr)) / arr.size
+    return (x.size - np.count_nonzero(x)) / x.size
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,13 @@ class SparsityReport:
         return "\n".join(lines)
 
 
+@validate(params=Mapping(Array()))
 def sparsity_report(params):
     """Tabulate sparsity per tensor and in total for a mapping name -> array.
 
     The total is weighted by size: sum of zeros / sum of sizes (not the mean of per-tensor values).
     """
-    if not hasattr(params, "items") or len(params) == 0:
-        raise TypeError("params must be a non-empty mapping name -> array, e.g. {'fc1.weight': w1}")
     rows = []
-    for name, x in params.items():
-        arr = as_array(x, f"params[{name!r}]")
+    for name, arr in params.items():
         rows.append(SparsityRow(str(name), tuple(arr.shape), int(arr.size), int(np.count_nonzero(arr))))
     return SparsityReport(rows)

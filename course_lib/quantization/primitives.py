@@ -25,10 +25,7 @@ EPS = float(np.finfo(np.float32).eps)  # torch's observers keep scale >= eps: a 
 
 
 def _bits(bits):
-    bits = v.integer(bits, "bits")
-    if not 2 <= bits <= 16:
-        raise ValueError(f"bits must be in [2, 16], got {bits}")
-    return bits
+    return v.bits(bits, "bits", minimum=2)  # a signed grid needs two bits
 
 
 def q_range(bits=8, signed=True, narrow_range=False):

@@ -254,7 +254,7 @@ def allocate_bits(n_weights, drops, choices, budget):
     next width buys the most accuracy per extra bit moves up (ties: the lower layer index).
     """
     n = [v.integer(k, "n_weights", minimum=1) for k in n_weights]
-    choices = sorted(v.integer(b, "choices", minimum=2) for b in choices)
+    choices = sorted(v.bits(b, "choices", minimum=2) for b in choices)
     drops = v.as_array(drops, "drops").astype(float)
     if drops.shape != (len(n), len(choices)):
         raise ValueError(f"drops must have shape ({len(n)}, {len(choices)}) (layers, choices), got {drops.shape}")
