@@ -114,3 +114,30 @@ def test_observers_validate_and_need_data():
         O.MinMaxObserver(bits=1)
     with pytest.raises(ValueError, match="x contains NaN"):
         O.MinMaxObserver().observe([np.nan])
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+def test_kl_observer_level_count_matches_the_grid(bits):
+    """Non-negative data on an affine grid: 2^bits levels on [0, t]; a symmetric grid (or signed data):
+    2^(bits-1), TensorRT's signed int8 count (Migacz 2017)."""
+    relu = np.abs(_heavy_tailed(1))
+    affine, sym, signed = (O.KLObserver(bits=bits, symmetric=False), O.KLObserver(bits=bits),
+                           O.KLObserver(bits=bits, symmetric=False))
+    affine.observe(relu)
+    sym.observe(relu)
+    signed.observe(_heavy_tailed(1))
+    assert (affine.levels(), sym.levels(), signed.levels()) == (2 ** bits, 2 ** (bits - 1), 2 ** (bits - 1))
+    assert affine.range()[0] == 0 and sym.range()[0] == 0
+
+
+def test_kl_observer_with_matched_levels_keeps_uniform_data_unclipped():
+    """Uniform non-negative data at 4 bits: with the 16 levels of [0, t] the least KL clips almost nothing
+    (t >= 90 % of the max); with only 8 levels (the old bug) it would clip much harder."""
+    x = np.random.default_rng(0).uniform(0, 1, 20000)
+    obs = O.KLObserver(bits=4, symmetric=False)
+    obs.observe(x)
+    assert obs.range()[1] >= 0.9
+    with pytest.raises(ValueError, match="bins must be >= the 256 grid levels"):
+        bad = O.KLObserver(bits=8, symmetric=False, bins=200)
+        bad.observe(x)
+        bad.range()

@@ -6,7 +6,9 @@ Each observer has `observe(x)` (call it on every calibration batch) and `qparams
 - MovingAverageObserver: an exponential moving average of each batch's min and max
   (x += c (batch - x), c = 0.01, the first batch initialises; torch's MovingAverageMinMaxObserver);
 - PercentileObserver: the p-th and (100 - p)-th percentiles, so rare outliers do not stretch the range;
-- MSEObserver: the clipping range that minimises the mean squared quantization error over a grid;
+- MSEObserver: the clipping range f [x_min, x_max] that minimises the mean squared quantization error
+  over a grid of f, on the grid its keywords choose (lesson 07 uses the narrow-range symmetric grid
+  of weights: symmetric=True, narrow_range=True);
 - KLObserver: the clipping threshold that minimises KL(P || Q) between the histogram of |x| and its
   quantized version (the "entropy" calibration of NVIDIA's TensorRT, Migacz 2017, "8-bit Inference with
   TensorRT", GTC).
@@ -112,15 +114,28 @@ class MSEObserver(_Collecting):
 
 
 class KLObserver(_Collecting):
-    """Choose a symmetric threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail
-    added to the last bin), Q = the histogram below t (without the tail) merged into 2^(bits-1) levels
-    and spread back over the non-empty bins.
-    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU)."""
+    """Choose a threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail added to
+    the last bin), Q = the histogram below t (without the tail) merged into as many levels as the grid
+    puts on [0, t] and spread back over the non-empty bins.
+    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU). Levels on
+    [0, t] (`levels`): 2^(bits-1) for a symmetric grid (TensorRT's signed int8: 128), but 2^bits when
+    the data are non-negative and symmetric=False, since the affine grid then spends all its 2^bits
+    levels on [0, t]."""
 
     def __init__(self, bins=512, **kw):
         kw.setdefault("symmetric", True)
         super().__init__(**kw)
         self.bins = v.integer(bins, "bins", minimum=2 ** (self.kw["bits"] - 1))
+
+    def levels(self):
+        """Return the number of grid levels on [0, t] for the data observed (see the class docstring)."""
+        one_sided = self.range_min() >= 0 and not self.kw["symmetric"]
+        return 2 ** self.kw["bits"] if one_sided else 2 ** (self.kw["bits"] - 1)
+
+    def range_min(self):
+        if self.x_min is None:
+            raise RuntimeError("observe at least one batch before asking for the range")
+        return float(np.min(self.x_min))
 
     def kl(self, hist, i, levels):
         """Return KL(P || Q) for the threshold at bin edge i (the formula in the class docstring)."""
@@ -143,7 +158,9 @@ class KLObserver(_Collecting):
         if a.max() == 0:
             return np.float32(0.0), np.float32(0.0)
         hist, edges = np.histogram(a, bins=self.bins, range=(0.0, float(a.max())))
-        levels = 2 ** (self.kw["bits"] - 1)
+        levels = self.levels()
+        if levels > self.bins:
+            raise ValueError(f"bins must be >= the {levels} grid levels on [0, t], got {self.bins}")
         candidates = range(levels, self.bins + 1)
         i = min(candidates, key=lambda j: (self.kl(hist, j, levels), j))
         t = np.float32(edges[i])

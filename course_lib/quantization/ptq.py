@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core import validation as v
 from . import primitives as Q
+from .error import fake_quantize_weight
 from .observers import MinMaxObserver
 from ..core.layers import Activation, Conv2d, Dense, Flatten, MaxPool2d, Reshape
 from ..core.ops import im2col
@@ -156,6 +157,21 @@ def _float_op(op, x, W=None):
     return np.maximum(y, 0.0) if op["relu"] else y
 
 
+def _check_input(ops, X, name):
+    """Raise a ValueError naming `name` unless X (n, ...) fits the model's first op."""
+    op, shape = ops[0], X.shape[1:]
+    if op["kind"] == "dense":
+        ok, want = shape == (op["W"].shape[1],), f"(n, {op['W'].shape[1]})"
+    elif op["kind"] == "conv":
+        ok, want = len(shape) == 3 and shape[0] == op["W"].shape[1], f"(n, {op['W'].shape[1]}, h, w)"
+    elif op["kind"] == "reshape":
+        ok, want = int(np.prod(shape)) == int(np.prod(op["shape"])), f"n inputs of {int(np.prod(op['shape']))} values"
+    else:
+        ok, want = X.ndim >= 2, "(n, ...)"
+    if X.ndim < 2 or not ok:
+        raise ValueError(f"{name} must have shape {want} for this model, got {X.shape}")
+
+
 def _has_weights(op):
     """Return True for the ops that carry weights and an output quantization point (conv, dense)."""
     return op["kind"] in ("conv", "dense")
@@ -167,6 +183,7 @@ def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     output (after its ReLU), each having observed every value there (TFLite's calibration step)."""
     X = v.as_array(X_calib, "X_calib").astype(float)  # rejects an empty X_calib
     ops = float_ops(model)
+    _check_input(ops, X, "X_calib")
     obs = [observer(**observer_kw)]
     obs[0].observe(X)
     x = X
@@ -179,24 +196,25 @@ def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
 
 
 def weight_qparams(W, bits=8, per_channel=True):
-    """Return (q_w, w_scale): symmetric narrow-range weights q_w = round(W / scale) in
-    [-(2^(b-1) - 1), 2^(b-1) - 1], scale = max|W| / (2^(b-1) - 1) per output channel (axis 0)
-    or per tensor (TFLite's int8 weights; Krishnamoorthi 2018, "Quantizing deep convolutional
-    networks for efficient inference: A whitepaper", sec. 2.3)."""
-    W = v.as_array(W, "W").astype(np.float32)
-    q_max = Q.q_range(bits)[1]
-    amax = np.abs(W.reshape(len(W), -1)).max(axis=1) if per_channel else np.full(len(W), np.abs(W).max())
-    scale = np.maximum(amax / np.float32(q_max), np.float32(Q.EPS)).astype(np.float32)
-    shape = (-1,) + (1,) * (W.ndim - 1)
-    q_w = np.clip(np.rint(W / scale.reshape(shape)), -q_max, q_max).astype(np.int64)
-    return q_w, scale
+    """Return (q_w, w_scale): W on the course's one weight grid (primitives.quantize_weights), symmetric
+    narrow range q_w in [-(2^(b-1) - 1), 2^(b-1) - 1], scale = max|W| / (2^(b-1) - 1) per output channel
+    (axis 0) or per tensor, as a float32 array with one entry per output channel (TFLite's int8 weights;
+    Krishnamoorthi 2018, "Quantizing deep convolutional networks for efficient inference: A whitepaper",
+    sec. 2.2 eq. 10 and sec. 2.6)."""
+    W = v.as_array(W, "W")
+    q_w, scale = Q.quantize_weights(W, bits, per_channel)
+    return q_w, np.broadcast_to(np.float32(scale), (len(W),)).astype(np.float32)
 
 
 def quantize_bias(b, x_scale, w_scale):
     """Return the int32 bias q_b = round(b / (x_scale * w_scale)) (zero point 0; Jacob et al. 2018,
-    eq. 10): the bias joins the int32 accumulator, whose scale is x_scale * w_scale."""
+    eq. 11): the bias joins the int32 accumulator, whose scale is x_scale * w_scale."""
     b = v.as_array(b, "b").astype(np.float64)
-    bias_scale = (np.float32(x_scale) * np.asarray(w_scale, dtype=np.float32)).astype(np.float64)
+    x_scale = v.real(x_scale, "x_scale", low=0.0, low_inclusive=False)
+    w = np.asarray(w_scale, dtype=np.float32)
+    if not np.all(w > 0):
+        raise ValueError(f"w_scale must be > 0, got {w.tolist()}")
+    bias_scale = (np.float32(x_scale) * w).astype(np.float64)
     return np.clip(np.rint(b / bias_scale), Q.INT32_MIN, Q.INT32_MAX).astype(np.int64)
 
 
@@ -233,21 +251,18 @@ def simulate(model, X, X_calib=None, w_bits=8, a_bits=8, per_channel=True, obser
     if len(bits) != n_w:
         raise ValueError(f"layer_bits must have one entry per conv/dense layer ({n_w}), got {len(bits)}")
     fq = _act_fake_quant(model, X_calib, a_bits, observer, observer_kw)
-    x, j, outs = fq[0](v.as_array(X, "X").astype(float)), 0, []
+    X = v.as_array(X, "X").astype(float)
+    _check_input(ops, X, "X")
+    x, j, outs = fq[0](X), 0, []
     for op in ops:
         if _has_weights(op):
-            W = op["W"] if bits[j] is None else _fake_weights(op["W"], bits[j], per_channel)
+            W = op["W"] if bits[j] is None else fake_quantize_weight(op["W"], bits[j], per_channel)
             x = fq[j + 1](_float_op(op, x, W))
             outs.append(x)
             j += 1
         else:
             x = _float_op(op, x)
     return outs if keep else x
-
-
-def _fake_weights(W, bits, per_channel):
-    q_w, scale = weight_qparams(W, bits, per_channel)
-    return q_w * scale.astype(np.float64).reshape((-1,) + (1,) * (W.ndim - 1))
 
 
 def _act_fake_quant(model, X_calib, a_bits, observer, observer_kw):
