@@ -141,3 +141,17 @@ def test_kl_observer_with_matched_levels_keeps_uniform_data_unclipped():
         bad = O.KLObserver(bits=8, symmetric=False, bins=200)
         bad.observe(x)
         bad.range()
+
+
+def test_kl_observer_zero_spike_and_skip_zeros():
+    """ReLU outputs: 60 % exact zeros. Merged into Q's first level, the spike drives KL to a tiny threshold;
+    counted apart (skip_zeros=True, 0 is on every grid) the threshold keeps the bulk."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(-0.3, 1.0, 20000), 0.0)
+    plain, apart = O.KLObserver(bits=4, symmetric=False), O.KLObserver(bits=4, symmetric=False, skip_zeros=True)
+    plain.observe(x)
+    apart.observe(x)
+    assert np.mean(x == 0) > 0.55
+    assert plain.range()[1] < 0.5 * apart.range()[1] and apart.range()[1] > np.percentile(x, 95)
+    with pytest.raises(TypeError, match="skip_zeros must be True or False"):
+        O.KLObserver(skip_zeros="yes")
