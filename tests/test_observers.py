@@ -114,3 +114,44 @@ def test_observers_validate_and_need_data():
         O.MinMaxObserver(bits=1)
     with pytest.raises(ValueError, match="x contains NaN"):
         O.MinMaxObserver().observe([np.nan])
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+def test_kl_observer_level_count_matches_the_grid(bits):
+    """Non-negative data on an affine grid: 2^bits levels on [0, t]; a symmetric grid (or signed data):
+    2^(bits-1), TensorRT's signed int8 count (Migacz 2017)."""
+    relu = np.abs(_heavy_tailed(1))
+    affine, sym, signed = (O.KLObserver(bits=bits, symmetric=False), O.KLObserver(bits=bits),
+                           O.KLObserver(bits=bits, symmetric=False))
+    affine.observe(relu)
+    sym.observe(relu)
+    signed.observe(_heavy_tailed(1))
+    assert (affine.levels(), sym.levels(), signed.levels()) == (2 ** bits, 2 ** (bits - 1), 2 ** (bits - 1))
+    assert affine.range()[0] == 0 and sym.range()[0] == 0
+
+
+def test_kl_observer_with_matched_levels_keeps_uniform_data_unclipped():
+    """Uniform non-negative data at 4 bits: with the 16 levels of [0, t] the least KL clips almost nothing
+    (t >= 90 % of the max); with only 8 levels (the old bug) it would clip much harder."""
+    x = np.random.default_rng(0).uniform(0, 1, 20000)
+    obs = O.KLObserver(bits=4, symmetric=False)
+    obs.observe(x)
+    assert obs.range()[1] >= 0.9
+    with pytest.raises(ValueError, match="bins must be >= the 256 grid levels"):
+        bad = O.KLObserver(bits=8, symmetric=False, bins=200)
+        bad.observe(x)
+        bad.range()
+
+
+def test_kl_observer_zero_spike_and_skip_zeros():
+    """ReLU outputs: 60 % exact zeros. Merged into Q's first level, the spike drives KL to a tiny threshold;
+    counted apart (skip_zeros=True, 0 is on every grid) the threshold keeps the bulk."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(-0.3, 1.0, 20000), 0.0)
+    plain, apart = O.KLObserver(bits=4, symmetric=False), O.KLObserver(bits=4, symmetric=False, skip_zeros=True)
+    plain.observe(x)
+    apart.observe(x)
+    assert np.mean(x == 0) > 0.55
+    assert plain.range()[1] < 0.5 * apart.range()[1] and apart.range()[1] > np.percentile(x, 95)
+    with pytest.raises(TypeError, match="skip_zeros must be True or False"):
+        O.KLObserver(skip_zeros="yes")

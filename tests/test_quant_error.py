@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_lib.quantization import error as E, primitives as Q
+from course_lib.quantization import error as E, primitives as Q, ptq, qat
 from course_lib.core.layers import digits_cnn
 from course_lib.core.nn import MLP
 
@@ -117,3 +117,15 @@ def test_bad_inputs_are_named():
         E.fake_quantize_weight(np.ones(3), bits=1)
     with pytest.raises(ValueError, match="scale must be > 0"):
         E.error_split([1.0], 0.0, 0, -128, 127)
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_one_weight_grid_for_error_ptq_and_qat(bits, per_channel):
+    """error.fake_quantize_weight, ptq.weight_qparams and qat.FakeQuant's weight quantizer are one grid."""
+    w = np.random.default_rng(bits).normal(0, 0.3, (6, 5, 3))
+    q_w, scale = ptq.weight_qparams(w, bits, per_channel)
+    from_ptq = q_w * scale.astype(np.float64).reshape(-1, 1, 1)
+    fq = qat.FakeQuant(bits, symmetric=True, signed=True, narrow_range=True, axis=0 if per_channel else None)
+    assert np.array_equal(E.fake_quantize_weight(w, bits, per_channel), from_ptq)
+    assert np.array_equal(fq(w)[0], from_ptq)

@@ -149,3 +149,56 @@ def test_constant_tensor_does_not_divide_by_zero():
     scale, zp = Q.qparams(0.0, 0.0)
     assert scale == Q.EPS and zp == -128  # torch's MinMaxObserver gives the same (q_min - round(0 / eps))
     assert np.array_equal(Q.fake_quant_with_min_max([0.5, -1.0], 0.0, 0.0), np.zeros(2, np.float32))
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("bits, narrow", [(8, True), (8, False), (4, False)])
+def test_fake_quant_per_channel_equals_tensorflow_on_millions_of_inputs(bits, narrow):
+    """TF's per-channel functor multiplies by inv_scale; the per-tensor one divides by scale. Our
+    per-channel model is bit for bit on 2 x 10^6 values (8 channels with random ranges), and the
+    division rule is NOT: it differs on a few of them (the reason the two functions exist)."""
+    from course_lib.frameworks import import_tf
+
+    tf, _, _ = import_tf(0)
+    rng = np.random.default_rng(bits + narrow)
+    lo, hi = -rng.uniform(0.1, 3, 8).astype(np.float32), rng.uniform(0.1, 3, 8).astype(np.float32)
+    x = rng.uniform(1.2 * lo, 1.2 * hi, (250_000, 8)).astype(np.float32)
+    theirs = tf.quantization.fake_quant_with_min_max_vars_per_channel(x, lo, hi, num_bits=bits,
+                                                                      narrow_range=narrow).numpy()
+    assert np.array_equal(Q.fake_quant_with_min_max_per_channel(x, lo, hi, bits, narrow), theirs)
+    divide = np.stack([Q.fake_quant_with_min_max(x[:, c], lo[c], hi[c], bits, narrow) for c in range(8)], 1)
+    n_diff = np.count_nonzero(divide != theirs)
+    assert n_diff < 1e-4 * x.size and (n_diff > 0 or bits < 8)  # rare at 8 bits, but a different rule
+
+
+@pytest.mark.tf
+def test_fake_quant_per_tensor_equals_tensorflow_bit_for_bit_on_millions_of_inputs():
+    """The per-tensor op divides: bit for bit on 2 x 10^6 uniform values around a range."""
+    from course_lib.frameworks import import_tf
+
+    tf, _, _ = import_tf(0)
+    x = np.random.default_rng(1).uniform(-1.7, 2.9, 2_000_000).astype(np.float32)
+    theirs = tf.quantization.fake_quant_with_min_max_vars(x, -1.3, 2.5, num_bits=8).numpy()
+    assert np.array_equal(Q.fake_quant_with_min_max(x, -1.3, 2.5, 8), theirs)
+
+
+def test_nudge_puts_zero_on_the_grid_and_qat_uses_it():
+    from course_lib.quantization import qat
+
+    n_min, n_max, scale, inv = Q.nudge(-0.3, 2.7, 8)
+    assert np.float32(-n_min / scale) == np.rint(-n_min / scale) and n_max > n_min
+    assert qat.nudged_range(-0.3, 2.7, 8) == (n_min, n_max, scale)
+    assert inv == np.float32(255) / (np.float32(2.7) - np.float32(-0.3))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: Q.dequantize(np.array([1, 2]), -1.0, 0), "scale must be > 0"),
+    (lambda: Q.dequantize(np.array([1, 2]), 0.1, 0.5), "zero_point must be integer"),
+    (lambda: Q.requantize(np.array([100]), 0.5, 0.5), "y_zero_point must be an integer"),
+    (lambda: Q.requantize(np.array([100]), 0.5, 0, q_min=10, q_max=-10), "q_min must be <= q_max"),
+    (lambda: Q.int8_dense(np.array([[1000, 0]]), 0.1, 0, np.ones((3, 2), int), 0.1, 0.1, 0), "q_x must hold int8"),
+    (lambda: Q.fake_quant_with_min_max_per_channel(np.ones((4, 3)), [0.0, 0.0], [1.0, 1.0]), "one entry per channel"),
+])
+def test_more_bad_inputs_are_named(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()

@@ -158,3 +158,14 @@ def test_bad_models_and_inputs_are_named():
         qm.forward_int(np.array([[300, 0, 0, 0]]))
     with pytest.raises(ValueError, match="X_calib must be given"):
         ptq.simulate(nn.MLP([4, 2], activation="relu"), np.ones((2, 4)))
+
+
+def test_more_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="per_channel must be True or False"):
+        ptq.weight_qparams(np.ones((3, 2)), per_channel="no")
+    with pytest.raises(ValueError, match="x_scale must be in"):
+        ptq.quantize_bias(np.ones(2), 0.0, 0.1)
+    with pytest.raises(ValueError, match=r"X_calib must have shape \(n, 64\)"):
+        ptq.calibrate(nn.MLP([64, 8, 10], activation="relu"), np.ones((5, 4)))
+    with pytest.raises(ValueError, match=r"X_calib must have shape"):
+        ptq.calibrate(layers.digits_cnn(0), np.ones((5, 4)))

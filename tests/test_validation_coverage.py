@@ -136,6 +136,11 @@ CASES = {
     "primitives.quantize": (lambda: quant.quantize([1.0], 0.1, 0, -128, 127, rule="tf"), "rule must be one of"),
     "primitives.dequantize": (lambda: quant.dequantize([1.5], 0.1, 0), "q must hold integers"),
     "primitives.fake_quantize": (lambda: quant.fake_quantize([1.0], -0.1, 0, -128, 127), "scale must be > 0"),
+    "primitives.fake_quant_with_min_max_per_channel": (
+        lambda: quant.fake_quant_with_min_max_per_channel(np.ones((2, 3)), [0.0], [1.0]), "one entry per channel"),
+    "primitives.nudge": (lambda: quant.nudge(1.0, 1.0), "x_min must be < x_max"),
+    "primitives.quantize_weights": (lambda: quant.quantize_weights(np.ones(3), per_channel="no"), "per_channel must be True or False"),
+    "primitives.symmetric_weight_scale": (lambda: quant.symmetric_weight_scale(np.ones(3), bits=1), r"bits must be in \[2, 16\]"),
     "primitives.fake_quant_with_min_max": (lambda: quant.fake_quant_with_min_max([1.0], 0.0, 1.0, bits=17),
                                              r"bits must be in \[2, 16\]"),
     "observers.MinMaxObserver": (lambda: obs.MinMaxObserver(bits=20), r"bits must be in \[2, 16\]"),

@@ -1,6 +1,7 @@
 """Checkers for lesson 08 (post-training quantization). References come from course_lib.quantization.primitives
-and course_lib.quantization.ptq; the wrong answers below are the known mistakes the verdicts name, and
-tests/test_checks_lesson08.py uses the same functions as mutants.
+and course_lib.quantization.ptq. The functions below the references are DETECTORS: known wrong answers that
+let a verdict name the student's real mistake. The mutants that test these checkers are written
+separately, in tests/test_checks_lesson08.py.
 """
 import numpy as np
 
@@ -19,6 +20,17 @@ def multiplier_half_even(M):                 # np.rint: halves to even, TFLite r
 def multiplier_no_fold(M):                   # forgot the case round(frac 2^31) = 2^31
     frac, shift = np.frexp(M)
     return int(np.floor(frac * 2 ** 31 + 0.5)), int(shift)
+
+
+def multiplier_fold_no_shift(M):             # folds 2^31 to 2^30 but forgets shift + 1
+    frac, shift = np.frexp(M)
+    M_0 = int(np.floor(frac * 2 ** 31 + 0.5))
+    return (M_0 // 2 if M_0 == 2 ** 31 else M_0), int(shift)
+
+
+def multiplier_saturated(M):                 # min(M_0, 2^31 - 1) instead of folding
+    frac, shift = np.frexp(M)
+    return min(int(np.floor(frac * 2 ** 31 + 0.5)), 2 ** 31 - 1), int(shift)
 
 
 def multiplier_truncated(M):                 # int() truncates
@@ -55,6 +67,29 @@ def requantize_floor(acc, M_0, shift, y_zero_point):         # >> without adding
     return np.clip((np.asarray(acc, dtype=np.int64) * M_0 >> (31 - shift)) + y_zero_point, -128, 127)
 
 
+def requantize_no_widening(acc, M_0, shift, y_zero_point):   # acc * M_0 in acc's own int32: it wraps
+    a = np.asarray(acc)
+    with np.errstate(over="ignore"):
+        prod = (a * a.dtype.type(M_0)).astype(np.int64)
+    right = 31 - shift
+    return np.clip(((prod + (1 << (right - 1))) >> right) + y_zero_point, -128, 127)
+
+
+def requantize_double_rounding(acc, M_0, shift, y_zero_point):   # rounds the high product, then the shift
+    a, right = np.asarray(acc, dtype=np.int64), -shift
+    high = (a * M_0 + (1 << 30)) >> 31
+    return np.clip(((high + (1 << (right - 1))) >> right if right else high) + y_zero_point, -128, 127)
+
+
+def requantize_float_half_up(acc, M_0, shift, y_zero_point):     # floor(acc * M + 0.5) in float64
+    M = M_0 * 2.0 ** (shift - 31)
+    return np.clip(np.floor(np.asarray(acc) * M + 0.5).astype(np.int64) + y_zero_point, -128, 127)
+
+
+def requantize_narrow_clamp(acc, M_0, shift, y_zero_point):      # [-127, 127]: the weights' range
+    return np.clip(_single(acc, M_0, shift) + y_zero_point, -127, 127)
+
+
 def requantize_no_zero_point(acc, M_0, shift, y_zero_point):
     return np.clip(_single(acc, M_0, shift), -128, 127)
 
@@ -74,6 +109,16 @@ def bias_w_scale_only(b, x_scale, w_scale):
 
 def bias_truncated(b, x_scale, w_scale):
     return np.trunc(np.asarray(b) / (x_scale * np.asarray(w_scale))).astype(np.int64)
+
+
+def bias_half_away(b, x_scale, w_scale):
+    v = np.asarray(b) / (x_scale * np.asarray(w_scale))
+    return np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), -2 ** 31, 2 ** 31 - 1).astype(np.int64)
+
+
+def bias_half_up(b, x_scale, w_scale):
+    v = np.asarray(b) / (x_scale * np.asarray(w_scale))
+    return np.clip(np.floor(v + 0.5), -2 ** 31, 2 ** 31 - 1).astype(np.int64)
 
 
 def bias_no_saturation(b, x_scale, w_scale):
@@ -105,6 +150,19 @@ def act_qparams_zp_sign(x):                  # + round(x_min / scale)
     return scale, int(np.clip(-128 + round(lo / scale), -128, 127))
 
 
+def act_qparams_half_away(x):                # zero point rounded half away from zero, not Python's round
+    lo, hi = min(float(np.min(x)), 0.0), max(float(np.max(x)), 0.0)
+    scale = (hi - lo) / 255
+    v = lo / scale
+    return scale, int(np.clip(-128 - np.sign(v) * np.floor(abs(v) + 0.5), -128, 127))
+
+
+def act_qparams_half_up(x):                  # floor(v + 0.5): halves up
+    lo, hi = min(float(np.min(x)), 0.0), max(float(np.max(x)), 0.0)
+    scale = (hi - lo) / 255
+    return scale, int(np.clip(-128 - np.floor(lo / scale + 0.5), -128, 127))
+
+
 def act_qparams_symmetric(x):                # symmetric: wastes half the levels after a ReLU
     return Q.qparams(np.min(x), np.max(x), bits=8, symmetric=True)
 
@@ -133,6 +191,10 @@ def check_quantize_multiplier(fn):
              Case("M > 1 (positive shift)", (3.7,), hint=hint)]
     mistakes = [Mistake(multiplier_half_even, "np.rint rounds halves to even; TFLite rounds them away from zero"),
                 Mistake(multiplier_no_fold, "M_0 = 2**31 does not fit in 31 bits: fold it to 2**30 and add 1 to shift"),
+                Mistake(multiplier_fold_no_shift, "halving M_0 to 2**30 halves M: add 1 to shift as well, so that "
+                                                  "M = M_0 * 2**(shift - 31) is unchanged"),
+                Mistake(multiplier_saturated, "min(M_0, 2**31 - 1) keeps M_0 out of [2**30, 2**31) only by luck; fold "
+                                              "it instead: M_0 = 2**30 and shift + 1 (exactly M)"),
                 Mistake(multiplier_truncated, "int() truncates: round to nearest"),
                 Mistake(multiplier_2_30, "M_0 must lie in [2**30, 2**31): multiply frac by 2**31"),
                 Mistake(multiplier_neg_shift, "the sign of shift: M = M_0 * 2**(shift - 31), so M = 0.5 has shift 0 "
@@ -146,14 +208,31 @@ def check_requantize(fn):
     M_0, shift = Q.quantize_multiplier(0.0123)
     acc = rng.integers(-9000, 9000, 20)
     hint = "q = clamp(y_zero_point + round(acc * M_0 * 2**(shift - 31)), -128, 127), halves rounded up, in integers"
+    near_half = 2 ** 61 - 8   # = 2147483644 * 1073741826: acc * M = 1/2 - 2^-59, which float64 rounds to 1/2
     cases = [Case("random accumulators", (acc, M_0, shift, 5), hint=hint),
+             Case("int32 accumulators", (acc.astype(np.int32), M_0, shift, 5),
+                  hint="acc * M_0 overflows int32: widen acc to int64 first (np.asarray(acc, dtype=np.int64))"),
+             Case("acc = -10366, M = 0.0123: round once", (np.array([-10366, -10365, 10366]), M_0, shift, 0),
+                  hint="round ONCE: (acc * M_0 + 2**(30 - shift)) >> (31 - shift); rounding acc * M_0 / 2**31 "
+                       "first and then the shift rounds twice"),
+             Case("acc * M_0 needs 61 bits", (np.array([2147483644]), 1073741826, -31, 0),
+                  hint="compute with integers only: acc * M in float64 keeps 53 bits and rounds 1/2 - 2**-59 to 1/2"),
              Case("exact halves (M = 1/16)", (np.arange(-24, 25, 8), 2 ** 30, -3, 0),
                   hint="acc * M = k + 1/2 exactly: halves round UP (towards +infinity)"),
              Case("zero point -128 (after a ReLU)", (acc, M_0, shift, -128), hint="add the output zero point"),
              Case("saturation", (np.array([10 ** 6, -10 ** 6, 0]), M_0, shift, 3),
                   hint="clamp the result to [-128, 127]"),
              Case("one accumulator", (np.array([1234]), M_0, shift, -7), hint=hint)]
-    mistakes = [Mistake(requantize_float_rint, "that is float rounding with halves to even; TFLite's single "
+    mistakes = [Mistake(requantize_no_widening, "acc * M_0 overflowed acc's int32: widen acc to int64 before "
+                                                "multiplying (np.asarray(acc, dtype=np.int64))"),
+                Mistake(requantize_double_rounding, "that rounds twice (first acc * M_0 / 2**31, then the shift); "
+                                                    "round once: (acc * M_0 + 2**(30 - shift)) >> (31 - shift)"),
+                Mistake(requantize_float_half_up, "floor(acc * M + 0.5) in float64 loses the low bits of acc * M_0 "
+                                                  "(up to 62 bits): use integers only, (acc * M_0 + 2**(30 - shift)) "
+                                                  ">> (31 - shift)"),
+                Mistake(requantize_narrow_clamp, "clamp to the full int8 range [-128, 127]; [-127, 127] is the "
+                                                 "weights' narrow range"),
+                Mistake(requantize_float_rint, "that is float rounding with halves to even; TFLite's single "
                                                "rounding adds 2**(30 - shift) and shifts right: halves round up"),
                 Mistake(requantize_floor, "a right shift alone floors: add half (2**(30 - shift)) before shifting"),
                 Mistake(requantize_no_zero_point, "add the output zero point y_zero_point"),
@@ -171,8 +250,12 @@ def check_quantize_bias(fn):
                   hint="round to nearest (np.rint), not towards zero"),
              Case("one scale for all", (np.array([0.1, -0.2, 0.3]), 0.25, 0.125), hint=hint),
              Case("too large for int32", (np.array([1e6, -1e6]), 2.0 ** -10, np.array([2.0 ** -10, 2.0 ** -10])),
-                  hint="saturate to the int32 range [-2**31, 2**31 - 1]")]
-    mistakes = [Mistake(bias_x_scale_only, "divide by x_scale * w_scale, not by x_scale alone"),
+                  hint="saturate to the int32 range [-2**31, 2**31 - 1]"),
+             Case("exact halves", (np.array([0.5, 1.5, 2.5, -0.5, -2.5]) * 0.25 * 0.125, 0.25, 0.125),
+                  hint="round halves to EVEN (np.rint): 0.5 -> 0, 2.5 -> 2, -2.5 -> -2")]
+    mistakes = [Mistake(bias_half_away, "that rounds halves away from zero; np.rint rounds them to EVEN (2.5 -> 2)"),
+                Mistake(bias_half_up, "that rounds halves up (floor(v + 0.5)); np.rint rounds them to EVEN (-2.5 -> -2)"),
+                Mistake(bias_x_scale_only, "divide by x_scale * w_scale, not by x_scale alone"),
                 Mistake(bias_w_scale_only, "divide by x_scale * w_scale, not by w_scale alone"),
                 Mistake(bias_truncated, "that truncates towards zero: round to nearest"),
                 Mistake(bias_no_saturation, "saturate to the int32 range [-2**31, 2**31 - 1]")]
@@ -187,8 +270,16 @@ def check_activation_qparams(fn):
              Case("after a ReLU, min > 0", (rng.uniform(0.5, 3.0, 100),),
                   hint="the range must hold 0 (so zero is exact): widen it to [0, max]"),
              Case("all negative", (rng.uniform(-4.0, -1.0, 50),), hint="widen the range to [min, 0]"),
-             Case("a 2-d batch", (rng.normal(0.0, 2.0, (8, 16)),), hint=hint)]
-    mistakes = [Mistake(act_qparams_no_zero, "the range must hold 0: use min(x_min, 0) and max(x_max, 0)"),
+             Case("a 2-d batch", (rng.normal(0.0, 2.0, (8, 16)),), hint=hint),
+             Case("min / scale = -2.5 exactly", (np.array([-2.5, 0.3, 252.5]),),
+                  hint="Python's round rounds halves to EVEN: round(-2.5) = -2"),
+             Case("min / scale = -3.5 exactly", (np.array([-3.5, 1.0, 251.5]),),
+                  hint="Python's round rounds halves to EVEN: round(-3.5) = -4")]
+    mistakes = [Mistake(act_qparams_half_away, "that rounds halves away from zero; Python's round rounds them to "
+                                               "EVEN (round(-2.5) = -2)"),
+                Mistake(act_qparams_half_up, "that rounds halves up (floor(v + 0.5)); Python's round rounds them to "
+                                             "EVEN (round(-3.5) = -4)"),
+                Mistake(act_qparams_no_zero, "the range must hold 0: use min(x_min, 0) and max(x_max, 0)"),
                 Mistake(act_qparams_256, "int8 has 256 levels but 255 steps between them: divide by 255"),
                 Mistake(act_qparams_zp_sign, "the zero point's sign: zero_point = -128 - round(x_min / scale)"),
                 Mistake(act_qparams_symmetric, "activations here are asymmetric: scale = (max - min) / 255, "

@@ -9,8 +9,7 @@ balances the two (course_lib.quantization.observers.MSEObserver).
 import numpy as np
 
 from ..core import validation as v
-from .observers import MinMaxObserver
-from .primitives import fake_quantize, q_range
+from .primitives import fake_quantize, quantize_weights
 
 
 def error_split(x, scale, zero_point, q_min, q_max):
@@ -38,16 +37,12 @@ def sqnr_db(x, x_hat):
 
 
 def fake_quantize_weight(w, bits=8, per_channel=False):
-    """Return w fake-quantized symmetrically to `bits` (narrow range [-(2^(b-1) - 1), 2^(b-1) - 1],
-    zero point 0, as TFLite's weights), with one scale per tensor or per output channel (axis 0):
-    scale = max|w| / (2^(b-1) - 1) from a MinMaxObserver (Krishnamoorthi 2018: symmetric
-    quantizer; per-channel scales for weights)."""
-    w = v.as_array(w, "w")
-    axis = 0 if per_channel else None
-    obs = MinMaxObserver(bits=bits, symmetric=True, narrow_range=True, axis=axis)
-    obs.observe(w)
-    scale, zero_point = obs.qparams()
-    return fake_quantize(w, scale, zero_point, *q_range(bits, narrow_range=True), axis=axis)
+    """Return w fake-quantized on the course's one weight grid (primitives.quantize_weights): symmetric,
+    narrow range [-(2^(b-1) - 1), 2^(b-1) - 1], zero point 0, scale = max|w| / (2^(b-1) - 1) per tensor
+    or per output channel (axis 0); x_hat = q_w * scale in float64 (Krishnamoorthi 2018, sec. 2.2 eq. 10
+    and sec. 2.6; TFLite's int8 weights)."""
+    q_w, scale = quantize_weights(w, bits, per_channel)
+    return q_w * np.asarray(scale, dtype=np.float64).reshape((-1,) + (1,) * (q_w.ndim - 1) if per_channel else ())
 
 
 def fake_quantize_weights(model, bits=8, per_channel=False):

@@ -6,7 +6,9 @@ Each observer has `observe(x)` (call it on every calibration batch) and `qparams
 - MovingAverageObserver: an exponential moving average of each batch's min and max
   (x += c (batch - x), c = 0.01, the first batch initialises; torch's MovingAverageMinMaxObserver);
 - PercentileObserver: the p-th and (100 - p)-th percentiles, so rare outliers do not stretch the range;
-- MSEObserver: the clipping range that minimises the mean squared quantization error over a grid;
+- MSEObserver: the clipping range f [x_min, x_max] that minimises the mean squared quantization error
+  over a grid of f, on the grid its keywords choose (lesson 07 uses the narrow-range symmetric grid
+  of weights: symmetric=True, narrow_range=True);
 - KLObserver: the clipping threshold that minimises KL(P || Q) between the histogram of |x| and its
   quantized version (the "entropy" calibration of NVIDIA's TensorRT, Migacz 2017, "8-bit Inference with
   TensorRT", GTC).
@@ -112,18 +114,39 @@ class MSEObserver(_Collecting):
 
 
 class KLObserver(_Collecting):
-    """Choose a symmetric threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail
-    added to the last bin), Q = the histogram below t (without the tail) merged into 2^(bits-1) levels
-    and spread back over the non-empty bins.
-    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU)."""
+    """Choose a threshold t minimising KL(P || Q): P = histogram of |x| clipped at t (the tail added to
+    the last bin), Q = the histogram below t (without the tail) merged into as many levels as the grid
+    puts on [0, t] and spread back over the non-empty bins.
+    The range is [-t, t], or [0, t] when every observed value is >= 0 (e.g. after a ReLU). Levels on
+    [0, t] (`levels`): 2^(bits-1) for a symmetric grid (TensorRT's signed int8: 128), but 2^bits when
+    the data are non-negative and symmetric=False, since the affine grid then spends all its 2^bits
+    levels on [0, t].
+    skip_zeros=True keeps exact zeros out of the histogram's bins, as one extra entry of both P and Q:
+    0 is on every grid (no error), but after a ReLU its spike in the first bin dominates P, and merging
+    it with its neighbours into one level of Q costs so much KL that small thresholds (one bin per
+    level) win (lesson 08)."""
 
-    def __init__(self, bins=512, **kw):
+    def __init__(self, bins=512, skip_zeros=False, **kw):
         kw.setdefault("symmetric", True)
         super().__init__(**kw)
+        if not isinstance(skip_zeros, (bool, np.bool_)):
+            raise TypeError(f"skip_zeros must be True or False, got {skip_zeros!r}")
+        self.skip_zeros = bool(skip_zeros)
         self.bins = v.integer(bins, "bins", minimum=2 ** (self.kw["bits"] - 1))
 
-    def kl(self, hist, i, levels):
-        """Return KL(P || Q) for the threshold at bin edge i (the formula in the class docstring)."""
+    def levels(self):
+        """Return the number of grid levels on [0, t] for the data observed (see the class docstring)."""
+        one_sided = self.range_min() >= 0 and not self.kw["symmetric"]
+        return 2 ** self.kw["bits"] if one_sided else 2 ** (self.kw["bits"] - 1)
+
+    def range_min(self):
+        if self.x_min is None:
+            raise RuntimeError("observe at least one batch before asking for the range")
+        return float(np.min(self.x_min))
+
+    def kl(self, hist, i, levels, zeros=0):
+        """Return KL(P || Q) for the threshold at bin edge i (the formula in the class docstring);
+        `zeros` exact zeros, if counted apart, join P and Q as one more entry, equal in both."""
         p = hist[:i].astype(float)
         p[-1] += hist[i:].sum()                  # P keeps the clipped tail in its last bin ...
         starts = np.unique(np.linspace(0, i, levels + 1).astype(int)[:-1])   # `levels` runs of bins
@@ -133,6 +156,9 @@ class KLObserver(_Collecting):
         mass = np.add.reduceat(hist[:i].astype(float), starts)
         count = np.add.reduceat(used.astype(float), starts)
         q = np.repeat(mass / np.maximum(count, 1.0), np.diff(np.append(starts, i))) * used
+        if q.sum() == 0:  # every value lies beyond the threshold: Q is empty, nothing is kept
+            return float("inf")
+        p, q = np.append(p, float(zeros)), np.append(q, float(zeros))
         mask = p > 0
         p, q = p / p.sum(), q / q.sum()
         return float(np.sum(p[mask] * np.log(p[mask] / np.maximum(q[mask], 1e-12))))
@@ -140,11 +166,15 @@ class KLObserver(_Collecting):
     def range(self):
         super().range()
         a = np.abs(self.values)
-        if a.max() == 0:
+        zeros = int(np.sum(a == 0)) if self.skip_zeros else 0
+        a = a[a > 0] if zeros else a
+        if a.size == 0 or a.max() == 0:
             return np.float32(0.0), np.float32(0.0)
         hist, edges = np.histogram(a, bins=self.bins, range=(0.0, float(a.max())))
-        levels = 2 ** (self.kw["bits"] - 1)
+        levels = self.levels()
+        if levels > self.bins:
+            raise ValueError(f"bins must be >= the {levels} grid levels on [0, t], got {self.bins}")
         candidates = range(levels, self.bins + 1)
-        i = min(candidates, key=lambda j: (self.kl(hist, j, levels), j))
+        i = min(candidates, key=lambda j: (self.kl(hist, j, levels, zeros), j))
         t = np.float32(edges[i])
         return (np.float32(0.0) if self.x_min >= 0 else -t), t  # non-negative data (after a ReLU): [0, t]

@@ -21,11 +21,13 @@ import numpy as np
 from ..core import validation as v
 from ..core.ops import conv_output_size, im2col
 
-EPS = float(np.finfo(np.float32).eps)  # torch's observers keep scale >= eps: a constant tensor cannot divide by 0
+EPS = float(np.finfo(np.float32).eps)  # PyTorch's observers keep scale >= eps (torch/ao/quantization/observer.py)
+BITS_RANGE = (2, v.MAX_BITS)  # the one range of signed-grid bit widths (core.validation.MAX_BITS)
 
 
-def _bits(bits):
-    return v.bits(bits, "bits", minimum=2)  # a signed grid needs two bits
+def _bits(bits, name="bits"):
+    """Return bits as an int in BITS_RANGE, or raise a ValueError naming the argument."""
+    return v.bits(bits, name, minimum=BITS_RANGE[0])
 
 
 def q_range(bits=8, signed=True, narrow_range=False):
@@ -51,7 +53,8 @@ def qparams(x_min, x_max, bits=8, symmetric=False, signed=True, narrow_range=Fal
     affine:    scale = (x_max - x_min) / (q_max - q_min),  zero_point = q_min - round(x_min / scale)
     symmetric: scale = max(|x_min|, |x_max|) / ((q_max - q_min) / 2),  zero_point = 0 (signed) or
                the middle (q_min + q_max + 1) // 2 (unsigned), as torch's observers.
-    The range is first widened to hold 0, and scale >= float32 eps (Jacob et al. 2018, sec. 2.1).
+    The range is first widened to hold 0 (so that zero padding is exact, Jacob et al. 2018, sec. 2.1),
+    and scale >= float32 eps (PyTorch's observer rule: a constant tensor cannot divide by 0).
     Computed in float32, as torch's observers do.
     """
     lo, hi = _range(x_min, x_max)
@@ -124,8 +127,14 @@ def dequantize(q, scale, zero_point, axis=None):
     q = v.as_array(q, "q")
     if q.dtype.kind not in "iu":
         raise TypeError(f"q must hold integers, got dtype {q.dtype}")
-    scale = _per_channel(q, v.as_array(scale, "scale"), "scale", axis)
-    return (q - _per_channel(q, np.asarray(zero_point), "zero_point", axis)) * scale
+    scale = v.as_array(scale, "scale")
+    if np.any(~(scale > 0)):
+        raise ValueError(f"scale must be > 0, got {scale.tolist()}")
+    zp = np.asarray(zero_point)
+    if zp.dtype.kind not in "iu":
+        raise ValueError(f"zero_point must be integer(s), got {zp.tolist()}")
+    scale = _per_channel(q, scale, "scale", axis)
+    return (q - _per_channel(q, zp, "zero_point", axis)) * scale
 
 
 def fake_quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
@@ -161,31 +170,99 @@ def _fake_quantize_float32(x, scale, zp, q_min, q_max):
     return out
 
 
-def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
-    """Return TensorFlow's fake_quant_with_min_max_vars(x, x_min, x_max, num_bits, narrow_range).
+def nudge(x_min, x_max, bits=8, narrow_range=False):
+    """Return TensorFlow's (nudged_min, nudged_max, scale, inv_scale): the range moved so that 0 is a grid point.
 
-    The range is NUDGED so that 0 is exactly representable: q_min = 1 if narrow_range else 0,
-    q_max = 2^bits - 1, scale = (x_max - x_min) / (q_max - q_min), zero_point = round(q_min - x_min / scale)
-    (clamped; halves away from 0), nudged_min = (q_min - zero_point) scale, nudged_max likewise; then
-        q_0 = floor(-nudged_min inv + 0.5),  inv = (q_max - q_min) / (x_max - x_min)
-        out = floor((clamp(x, nudged_min, nudged_max) - nudged_min) / scale - q_0 + 0.5) scale
-    in float32, as TF's FakeQuantWithMinMaxVarsFunctor (fake_quant_ops_functor.h): halves round UP.
-    A range of exactly [0, 0] returns zeros, as TF; any other constant range returns x_min.
+    q_min = 1 if narrow_range else 0, q_max = 2^bits - 1 (TF's unsigned grid),
+    scale = (x_max - x_min) / (q_max - q_min), inv_scale = (q_max - q_min) / (x_max - x_min) (computed
+    again, not 1 / scale), zero_point = round(q_min - x_min / scale) clamped to [q_min, q_max] (halves
+    away from 0: std::round), nudged_min = (q_min - zero_point) scale, nudged_max = (q_max - zero_point) scale;
+    all in float32 (Nudge in tensorflow/core/kernels/fake_quant_ops_functor.h). Needs x_min < x_max.
     """
-    x = v.as_array(x, "x").astype(np.float32)
     lo, hi = (np.float32(v.real(a, n)) for a, n in ((x_min, "x_min"), (x_max, "x_max")))
-    if lo > hi:
-        raise ValueError(f"x_min must be <= x_max, got {lo} and {hi}")
+    if not lo < hi:
+        raise ValueError(f"x_min must be < x_max, got {lo} and {hi}")
     bits = _bits(bits)
     q_min, q_max = np.float32(1 if narrow_range else 0), np.float32(2 ** bits - 1)
-    if lo == hi:
-        return np.full_like(x, lo)
     scale, inv = (hi - lo) / (q_max - q_min), (q_max - q_min) / (hi - lo)
     zp_from_min = q_min - lo / scale
     zp = q_min if zp_from_min < q_min else q_max if zp_from_min > q_max else np.float32(np.floor(zp_from_min + np.float32(0.5)))
-    n_min, n_max = (q_min - zp) * scale, (q_max - zp) * scale
+    return (q_min - zp) * scale, (q_max - zp) * scale, scale, inv
+
+
+def _tf_range(x_min, x_max):
+    lo, hi = (np.float32(v.real(a, n)) for a, n in ((x_min, "x_min"), (x_max, "x_max")))
+    if lo > hi:
+        raise ValueError(f"x_min must be <= x_max, got {lo} and {hi}")
+    return lo, hi
+
+
+def _tf_fake_quant(x, lo, hi, bits, narrow_range, multiply):
+    """TF's fake quant of float32 x on one range; multiply=True uses x * inv_scale, else x / scale."""
+    if lo == hi:  # TF returns zeros for [0, 0]; any other constant range gives x_min here
+        return np.full_like(x, lo)
+    n_min, n_max, scale, inv = nudge(lo, hi, bits, narrow_range)
     q_0 = np.floor(-n_min * inv + np.float32(0.5))
-    return np.floor((np.clip(x, n_min, n_max) - n_min) / scale - q_0 + np.float32(0.5)) * scale
+    shifted = np.clip(x, n_min, n_max) - n_min
+    return np.floor((shifted * inv if multiply else shifted / scale) - q_0 + np.float32(0.5)) * scale
+
+
+def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
+    """Return TensorFlow's fake_quant_with_min_max_vars(x, x_min, x_max, num_bits, narrow_range).
+
+    With the nudged range of `nudge` and q_0 = floor(-nudged_min inv_scale + 0.5):
+        out = floor((clamp(x, nudged_min, nudged_max) - nudged_min) / scale - q_0 + 0.5) scale
+    in float32, as TF's FakeQuantWithMinMaxVarsFunctor: it DIVIDES by the scale, and halves round UP.
+    A range of exactly [0, 0] returns zeros, as TF; any other constant range returns x_min.
+    """
+    x = v.as_array(x, "x").astype(np.float32)
+    lo, hi = _tf_range(x_min, x_max)
+    return _tf_fake_quant(x, lo, hi, _bits(bits), narrow_range, multiply=False)
+
+
+def fake_quant_with_min_max_per_channel(x, x_min, x_max, bits=8, narrow_range=False):
+    """Return TensorFlow's fake_quant_with_min_max_vars_per_channel: one range per entry of the LAST axis.
+
+    The same as fake_quant_with_min_max on each channel, except that TF's per-channel functor
+    (FakeQuantWithMinMaxVarsPerChannelFunctor) MULTIPLIES by inv_scale = (q_max - q_min) / (x_max - x_min)
+    instead of dividing by scale: (clamp(x) - nudged_min) * inv_scale - q_0 + 0.5, floored, times scale.
+    The two round differently on a few inputs in 10^7 (tests/test_quantization_oracle.py).
+    """
+    x = v.as_array(x, "x").astype(np.float32)
+    lo, hi = v.as_array(x_min, "x_min").astype(np.float32), v.as_array(x_max, "x_max").astype(np.float32)
+    if x.ndim == 0 or lo.shape != (x.shape[-1],) or hi.shape != lo.shape:
+        raise ValueError(f"x_min and x_max must have one entry per channel (last axis of x), got {lo.shape}, "
+                         f"{hi.shape} for x of shape {x.shape}")
+    bits, out = _bits(bits), np.empty_like(x)
+    for c in range(len(lo)):
+        out[..., c] = _tf_fake_quant(x[..., c], *_tf_range(lo[c], hi[c]), bits, narrow_range, multiply=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- the one weight grid
+def symmetric_weight_scale(w, bits=8, per_channel=False):
+    """Return the scale of the course's one weight grid: symmetric, narrow range, zero point 0,
+    scale = max(max|w| / (2^(b-1) - 1), eps) in float32, per tensor (a float) or per output channel
+    (axis 0, a float32 array). Krishnamoorthi 2018, "Quantizing deep convolutional networks for
+    efficient inference: A whitepaper", sec. 2.2 eq. 10 (symmetric) and sec. 2.6 (per channel);
+    TFLite's int8 weights [-127, 127]. Equal to qparams(-a, a, bits, symmetric=True, narrow_range=True)."""
+    w = v.as_array(w, "w")
+    if not isinstance(per_channel, (bool, np.bool_)):
+        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
+    q_max = np.float32(q_range(bits)[1])
+    a = np.abs(w.astype(np.float32))
+    amax = a.reshape(len(a), -1).max(axis=1) if per_channel and w.ndim else a.max()
+    scale = np.maximum(amax / q_max, np.float32(EPS)).astype(np.float32)
+    return scale if per_channel else float(scale)
+
+
+def quantize_weights(w, bits=8, per_channel=False):
+    """Return (q_w, scale): w on the one weight grid, q_w = clamp(round(w / scale), -q_max, q_max)
+    (int64, q_max = 2^(b-1) - 1; w / scale in float32, as TFLite's converter: bit for bit with LiteRT)."""
+    scale = symmetric_weight_scale(w, bits, per_channel)
+    q_max = q_range(bits)[1]
+    s = np.asarray(scale, dtype=np.float32).reshape((-1,) + (1,) * (np.ndim(w) - 1) if per_channel else ())
+    return np.clip(np.rint(np.asarray(w, dtype=np.float32) / s), -q_max, q_max).astype(np.int64), scale
 
 
 # ----------------------------------------------------------------------------- integer-only arithmetic
@@ -277,12 +354,16 @@ def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
     M = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
     if not np.all(np.isfinite(M) & (M >= 0)):
         raise ValueError(f"M must be finite and >= 0, got {M.tolist()[:5]}")
+    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
+    if q_min > q_max:
+        raise ValueError(f"q_min must be <= q_max, got q_min={q_min}, q_max={q_max}")
+    y_zero_point = v.integer(y_zero_point, "y_zero_point")  # a fractional zero point is not a grid point
     if rounding == "fp32":
         scaled = acc.astype(np.float32) * M.astype(np.float32)  # one float32 rounding, then rint
-        return np.clip(np.rint(scaled).astype(np.int64) + int(y_zero_point), q_min, q_max)
+        return np.clip(np.rint(scaled).astype(np.int64) + y_zero_point, q_min, q_max)
     M_0, shift = _quantize_multipliers(M)
     out = _multiply(acc, M_0, shift, rounding)
-    return np.clip(out + int(y_zero_point), q_min, q_max)
+    return np.clip(out + y_zero_point, q_min, q_max)
 
 
 def _max_abs(a):
@@ -330,16 +411,21 @@ def requantization_multiplier(x_scale, w_scale, y_scale, rounding="single"):
 
 def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, relu=False,
                rounding="single"):
-    """Return the int8 output of y = x W^T + b computed with integers only (Jacob et al. 2018, eqs. 7-9).
+    """Return the int8 output of y = x W^T + b with the integer arithmetic of Jacob et al. 2018, eqs. 7-9.
 
     acc = sum_k (q_x - x_zero_point) q_w (int32; weights symmetric, zero point 0) + q_bias (int32,
     scale x_scale * w_scale), then requantize with M = x_scale w_scale / y_scale, per output channel
     when w_scale is an array; a fused ReLU clamps at y_zero_point, as TFLite's int8 FULLY_CONNECTED.
+    The sums are EXACT integers but numpy has no integer matrix product: `int_matmul` computes them
+    with a float32 BLAS product (sgemm) on integer-valued floats. A model of the arithmetic, not a
+    fast integer kernel.
     """
     q_x, q_w = np.asarray(q_x), np.asarray(q_w)  # kept in their own integer dtype: no int64 copies
     for a, name in ((q_x, "q_x"), (q_w, "q_w")):
         if a.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+        if a.size and (a.min() < -128 or a.max() > 127):
+            raise ValueError(f"{name} must hold int8 values in [-128, 127], got [{a.min()}, {a.max()}]")
     if q_x.ndim != 2 or q_w.ndim != 2 or q_x.shape[1] != q_w.shape[1]:
         raise ValueError(f"q_x must be (n, in) and q_w (out, in) with the same in, got {q_x.shape} and {q_w.shape}")
     acc = int_matmul(q_x.astype(np.int32) - int(x_zero_point), q_w.T)  # exact int32 sums via float32 BLAS
@@ -355,7 +441,8 @@ def int8_conv2d(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point,
 
     acc[o, l] = sum_k q_w[o, k] (cols(q_x - x_zero_point))[k, l] + q_bias[o]   (int32, im2col)
     then requantize per output channel with M_o = x_scale w_scale[o] / y_scale. Padding adds real
-    zeros, i.e. the integer x_zero_point (Jacob et al. 2018, sec. 2.3). NCHW in, NCHW out.
+    zeros, i.e. the integer x_zero_point (0 must be exactly representable: Jacob et al. 2018, sec. 2.1).
+    The sums are an int64 einsum (exact, slow). NCHW in, NCHW out.
     """
     q_x, q_w = _int_array(q_x, "q_x"), _int_array(q_w, "q_w")
     if q_x.ndim != 4 or q_w.ndim != 4 or q_x.shape[1] != q_w.shape[1] or q_w.shape[2] != q_w.shape[3]:

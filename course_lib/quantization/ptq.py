@@ -18,9 +18,9 @@ import numpy as np
 
 from ..core import validation as v
 from . import primitives as Q
+from .error import fake_quantize_weight
 from .observers import MinMaxObserver
 from ..core.layers import Activation, Conv2d, Dense, Flatten, MaxPool2d, Reshape
-from ..core.ops import im2col
 
 
 @dataclass
@@ -108,52 +108,73 @@ def _run_layer(L, q, s, z, rounding):
 # ----------------------------------------------------------------------------- the float model as ops
 def float_ops(model):
     """Return the model as a list of float ops (kind, W, b, relu, k, stride, padding, shape), each
-    ReLU fused into the conv or dense before it, as TFLite fuses it. MLPs need ReLU hidden layers."""
+    ReLU fused into the conv or dense before it, as TFLite fuses it. MLPs need ReLU hidden layers.
+    Each op also holds `layer`, the course layer whose own forward computes it, and `point`, where the
+    model's forward(X, keep=True) cache holds its output (a conv/dense op: after its fused ReLU)."""
     if not hasattr(model, "layers"):
         if any(a not in ("relu", "identity") for a in model.acts):
             raise ValueError(f"model activations must be 'relu' or 'identity' for integer-only inference, got {model.acts}")
-        return [dict(kind="dense", W=w, b=b, relu=a == "relu")
-                for w, b, a in zip(model.effective_weights(), model.b, model.acts)]
+        return [dict(kind="dense", W=w, b=b, relu=a == "relu", layer=Dense(w.shape[1], w.shape[0]), point=l + 1)
+                for l, (w, b, a) in enumerate(zip(model.effective_weights(), model.b, model.acts))]
     ops, W, i = [], model.effective_weights(), 0
-    for layer in model.layers:
+    for n, layer in enumerate(model.layers):
         if isinstance(layer, (Conv2d, Dense)):
             conv = isinstance(layer, Conv2d)
-            ops.append(dict(kind="conv" if conv else "dense", W=W[i], b=model.b[i], relu=False,
+            ops.append(dict(kind="conv" if conv else "dense", W=W[i], b=model.b[i], relu=False, layer=layer, point=n,
                             k=getattr(layer, "k", 1), stride=getattr(layer, "stride", 1), padding=getattr(layer, "padding", 0)))
             i += 1
         elif isinstance(layer, Activation) and layer.name in ("relu", "identity") and ops and "W" in ops[-1]:
             ops[-1]["relu"] |= layer.name == "relu"
+            ops[-1]["point"] = n
         elif isinstance(layer, MaxPool2d):
-            ops.append(dict(kind="maxpool", k=layer.k, stride=layer.stride))
+            ops.append(dict(kind="maxpool", k=layer.k, stride=layer.stride, layer=layer))
         elif isinstance(layer, Reshape):
-            ops.append(dict(kind="reshape", shape=layer.shape))
+            ops.append(dict(kind="reshape", shape=layer.shape, layer=layer))
         elif isinstance(layer, Flatten):
-            ops.append(dict(kind="flatten"))
+            ops.append(dict(kind="flatten", layer=layer))
         else:
             raise ValueError(f"model layers must be Conv2d/Dense (+ ReLU), MaxPool2d, Reshape or Flatten, got {layer!r}")
     return ops
 
 
 def _float_op(op, x, W=None):
-    """Apply a float op to x (W: replacement weights, e.g. fake-quantized)."""
-    kind = op["kind"]
-    if kind == "reshape":
-        return x.reshape((len(x),) + tuple(op["shape"]))
-    if kind == "flatten":
-        return x.reshape(len(x), -1)
-    if kind == "maxpool":
-        n, c, h, w = x.shape
-        cols = im2col(x.reshape(n * c, 1, h, w), op["k"], op["k"], op["stride"])
-        return cols.max(axis=1).reshape(n, c, (h - op["k"]) // op["stride"] + 1, (w - op["k"]) // op["stride"] + 1)
-    W = op["W"] if W is None else W
-    if kind == "conv":
-        cols = im2col(x, op["k"], op["k"], op["stride"], op["padding"])
-        h_out = (x.shape[2] + 2 * op["padding"] - op["k"]) // op["stride"] + 1
-        y = np.einsum("ok,nkl->nol", W.reshape(len(W), -1), cols) + op["b"][None, :, None]
-        y = y.reshape(len(x), len(W), h_out, -1)
-    else:
-        y = x @ W.T + op["b"]
+    """Apply a float op to x with its course layer's own forward (W: replacement weights, e.g. fake-quantized)."""
+    if not _has_weights(op):
+        return op["layer"].forward(x)
+    y = op["layer"].forward(x, op["W"] if W is None else W, op["b"])
     return np.maximum(y, 0.0) if op["relu"] else y
+
+
+def _forward_points(model, X):
+    """Return the model's own float forward of X at every quantization point (each conv/dense output,
+    after its fused ReLU): model.forward(X, keep=True) with any fake quantizers switched off."""
+    ops, state = float_ops(model), {k: getattr(model, k) for k in ("fake_quant", "cache", "fq_cache", "fq_masks")
+                                     if hasattr(model, k)}
+    model.fake_quant = None
+    try:
+        model.forward(X, keep=True)
+        cache = model.cache
+    finally:  # the model is left as it was (quantizers, caches)
+        for k, value in state.items():
+            setattr(model, k, value)
+    if not hasattr(model, "layers"):
+        return [cache[op["point"]][1] for op in ops]
+    return [cache[op["point"]] for op in ops if _has_weights(op)]
+
+
+def _check_input(ops, X, name):
+    """Raise a ValueError naming `name` unless X (n, ...) fits the model's first op."""
+    op, shape = ops[0], X.shape[1:]
+    if op["kind"] == "dense":
+        ok, want = shape == (op["W"].shape[1],), f"(n, {op['W'].shape[1]})"
+    elif op["kind"] == "conv":
+        ok, want = len(shape) == 3 and shape[0] == op["W"].shape[1], f"(n, {op['W'].shape[1]}, h, w)"
+    elif op["kind"] == "reshape":
+        ok, want = int(np.prod(shape)) == int(np.prod(op["shape"])), f"n inputs of {int(np.prod(op['shape']))} values"
+    else:
+        ok, want = X.ndim >= 2, "(n, ...)"
+    if X.ndim < 2 or not ok:
+        raise ValueError(f"{name} must have shape {want} for this model, got {X.shape}")
 
 
 def _has_weights(op):
@@ -167,36 +188,35 @@ def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     output (after its ReLU), each having observed every value there (TFLite's calibration step)."""
     X = v.as_array(X_calib, "X_calib").astype(float)  # rejects an empty X_calib
     ops = float_ops(model)
+    _check_input(ops, X, "X_calib")
     obs = [observer(**observer_kw)]
     obs[0].observe(X)
-    x = X
-    for op in ops:
-        x = _float_op(op, x)
-        if _has_weights(op):
-            obs.append(observer(**observer_kw))
-            obs[-1].observe(x)
+    for y in _forward_points(model, X):
+        obs.append(observer(**observer_kw))
+        obs[-1].observe(y)
     return obs
 
 
 def weight_qparams(W, bits=8, per_channel=True):
-    """Return (q_w, w_scale): symmetric narrow-range weights q_w = round(W / scale) in
-    [-(2^(b-1) - 1), 2^(b-1) - 1], scale = max|W| / (2^(b-1) - 1) per output channel (axis 0)
-    or per tensor (TFLite's int8 weights; Krishnamoorthi 2018, "Quantizing deep convolutional
-    networks for efficient inference: A whitepaper", sec. 2.3)."""
-    W = v.as_array(W, "W").astype(np.float32)
-    q_max = Q.q_range(bits)[1]
-    amax = np.abs(W.reshape(len(W), -1)).max(axis=1) if per_channel else np.full(len(W), np.abs(W).max())
-    scale = np.maximum(amax / np.float32(q_max), np.float32(Q.EPS)).astype(np.float32)
-    shape = (-1,) + (1,) * (W.ndim - 1)
-    q_w = np.clip(np.rint(W / scale.reshape(shape)), -q_max, q_max).astype(np.int64)
-    return q_w, scale
+    """Return (q_w, w_scale): W on the course's one weight grid (primitives.quantize_weights), symmetric
+    narrow range q_w in [-(2^(b-1) - 1), 2^(b-1) - 1], scale = max|W| / (2^(b-1) - 1) per output channel
+    (axis 0) or per tensor, as a float32 array with one entry per output channel (TFLite's int8 weights;
+    Krishnamoorthi 2018, "Quantizing deep convolutional networks for efficient inference: A whitepaper",
+    sec. 2.2 eq. 10 and sec. 2.6)."""
+    W = v.as_array(W, "W")
+    q_w, scale = Q.quantize_weights(W, bits, per_channel)
+    return q_w, np.broadcast_to(np.float32(scale), (len(W),)).astype(np.float32)
 
 
 def quantize_bias(b, x_scale, w_scale):
     """Return the int32 bias q_b = round(b / (x_scale * w_scale)) (zero point 0; Jacob et al. 2018,
-    eq. 10): the bias joins the int32 accumulator, whose scale is x_scale * w_scale."""
+    eq. 11): the bias joins the int32 accumulator, whose scale is x_scale * w_scale."""
     b = v.as_array(b, "b").astype(np.float64)
-    bias_scale = (np.float32(x_scale) * np.asarray(w_scale, dtype=np.float32)).astype(np.float64)
+    x_scale = v.real(x_scale, "x_scale", low=0.0, low_inclusive=False)
+    w = np.asarray(w_scale, dtype=np.float32)
+    if not np.all(w > 0):
+        raise ValueError(f"w_scale must be > 0, got {w.tolist()}")
+    bias_scale = (np.float32(x_scale) * w).astype(np.float64)
     return np.clip(np.rint(b / bias_scale), Q.INT32_MIN, Q.INT32_MAX).astype(np.int64)
 
 
@@ -233,21 +253,18 @@ def simulate(model, X, X_calib=None, w_bits=8, a_bits=8, per_channel=True, obser
     if len(bits) != n_w:
         raise ValueError(f"layer_bits must have one entry per conv/dense layer ({n_w}), got {len(bits)}")
     fq = _act_fake_quant(model, X_calib, a_bits, observer, observer_kw)
-    x, j, outs = fq[0](v.as_array(X, "X").astype(float)), 0, []
+    X = v.as_array(X, "X").astype(float)
+    _check_input(ops, X, "X")
+    x, j, outs = fq[0](X), 0, []
     for op in ops:
         if _has_weights(op):
-            W = op["W"] if bits[j] is None else _fake_weights(op["W"], bits[j], per_channel)
+            W = op["W"] if bits[j] is None else fake_quantize_weight(op["W"], bits[j], per_channel)
             x = fq[j + 1](_float_op(op, x, W))
             outs.append(x)
             j += 1
         else:
             x = _float_op(op, x)
     return outs if keep else x
-
-
-def _fake_weights(W, bits, per_channel):
-    q_w, scale = weight_qparams(W, bits, per_channel)
-    return q_w * scale.astype(np.float64).reshape((-1,) + (1,) * (W.ndim - 1))
 
 
 def _act_fake_quant(model, X_calib, a_bits, observer, observer_kw):
@@ -267,13 +284,10 @@ def _act_fake_quant(model, X_calib, a_bits, observer, observer_kw):
 
 
 def float_layer_outputs(model, X):
-    """Return the float output of every conv/dense layer (after its ReLU) for inputs X."""
-    x, outs = v.as_array(X, "X").astype(float), []
-    for op in float_ops(model):
-        x = _float_op(op, x)
-        if _has_weights(op):
-            outs.append(x)
-    return outs
+    """Return the float output of every conv/dense layer (after its ReLU) for inputs X (model.forward)."""
+    X = v.as_array(X, "X").astype(float)
+    _check_input(float_ops(model), X, "X")
+    return _forward_points(model, X)
 
 
 # ----------------------------------------------------------------------------- dynamic quantization

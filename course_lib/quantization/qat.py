@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import validation as v
 from .observers import MinMaxObserver, MovingAverageObserver
-from .primitives import RULES, _bits, dequantize, fake_quantize, q_range, quantize
+from .primitives import RULES, _bits, dequantize, fake_quantize, nudge, q_range, quantize, symmetric_weight_scale
 
 _WIDE = 2 ** 62  # a clamp range no rounded value reaches: quantize() then returns the unclamped q
 
@@ -57,21 +57,9 @@ def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="cours
 
 
 def nudged_range(x_min, x_max, bits=8, narrow_range=False):
-    """Return TensorFlow's (nudged_min, nudged_max, scale): the range moved so that 0 is a grid point.
-
-    scale = (x_max - x_min) / (q_max - q_min), zero_point = round(q_min - x_min / scale) clamped,
-    nudged_min = (q_min - zero_point) scale, nudged_max = (q_max - zero_point) scale, in float32
-    (Nudge in tensorflow/core/kernels/fake_quant_ops_functor.h; the same as quantization.fake_quant_with_min_max).
-    """
-    lo, hi = (np.float32(v.real(a, n)) for a, n in ((x_min, "x_min"), (x_max, "x_max")))
-    if lo >= hi:
-        raise ValueError(f"x_min must be < x_max, got {lo} and {hi}")
-    bits = _bits(bits)
-    q_min, q_max = np.float32(1 if narrow_range else 0), np.float32(2 ** bits - 1)
-    scale = (hi - lo) / (q_max - q_min)
-    zp_from_min = q_min - lo / scale
-    zp = q_min if zp_from_min < q_min else q_max if zp_from_min > q_max else np.float32(np.floor(zp_from_min + np.float32(0.5)))
-    return (q_min - zp) * scale, (q_max - zp) * scale, scale
+    """Return TensorFlow's (nudged_min, nudged_max, scale): the range moved so that 0 is a grid point
+    (primitives.nudge, TF's Nudge in tensorflow/core/kernels/fake_quant_ops_functor.h, float32)."""
+    return nudge(x_min, x_max, bits, narrow_range)[:3]
 
 
 def fake_quant_with_min_max_grad(dy, x, x_min, x_max, bits=8, narrow_range=False):
@@ -189,6 +177,7 @@ class FakeQuant:
         self.bits, self.axis, self.c, self.rule = _bits(bits), axis, averaging_constant, rule
         self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, narrow_range=narrow_range, axis=axis)
         self.q_min, self.q_max = q_range(bits, signed, narrow_range)
+        self._weights = symmetric and signed and narrow_range and averaging_constant is None and axis in (None, 0)
         self.observer = None
         self._new_observer()
 
@@ -203,7 +192,13 @@ class FakeQuant:
             self._new_observer()  # min/max of the CURRENT tensor, not of its history
         if observe or self.observer.x_min is None:
             self.observer.observe(x)
-        scale, zp = self.observer.qparams()
+        if self._weights:  # the course's one weight grid (primitives.symmetric_weight_scale)
+            lo, hi = self.observer.range()
+            a = np.maximum(-np.asarray(lo), np.asarray(hi))
+            scale, zp = symmetric_weight_scale(a, self.bits, self.axis is not None), np.zeros(np.shape(a), np.int64)
+            zp = zp if self.axis is not None else 0
+        else:
+            scale, zp = self.observer.qparams()
         return fake_quantize_ste(x, scale, zp, self.q_min, self.q_max, self.axis, self.rule)
 
     def __repr__(self):
