@@ -1,7 +1,7 @@
 """Checkers for lesson 09 (quantization-aware training). References come from course_lib.quantization.qat.
 
-The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson09.py uses
-the same functions as mutants.
+The wrong answers below are the known mistakes the verdicts name (each detector gives one hint);
+tests/test_checks_lesson09.py runs them, and the wrong answers that need no hint of their own, as mutants.
 """
 import numpy as np
 
@@ -38,7 +38,18 @@ def ste_half_up(dy, x, scale, zero_point, q_min, q_max):         # floor(v + 0.5
     return dy * ((q >= q_min) & (q <= q_max))
 
 
+def ste_half_away(dy, x, scale, zero_point, q_min, q_max):       # halves rounded away from zero
+    r = np.asarray(x) / scale
+    q = np.sign(r) * np.floor(np.abs(r) + 0.5) + zero_point
+    return dy * ((q >= q_min) & (q <= q_max))
+
+
 # --- known wrong answers: 9.2
+def lsq_len_not_size(dy, v, s, Q_N, Q_P):                        # N = len(v): the first axis only
+    return qat.lsq_grads(dy, v, s, Q_N, Q_P, qat.lsq_grad_scale(len(v), Q_P))[1]
+
+
+
 def lsq_no_g(dy, v, s, Q_N, Q_P):                                # the gradient scale forgotten
     return qat.lsq_grads(dy, v, s, Q_N, Q_P, 1.0)[1]
 
@@ -118,7 +129,9 @@ def check_ste_grad(fn):
                 Mistake(ste_strict, "the ends q_min and q_max are representable: test q_min <= q <= q_max"),
                 Mistake(ste_no_mask, "the gradient passes through the rounding but NOT through the clamp: "
                                      "zero it where q falls outside [q_min, q_max]"),
-                Mistake(ste_half_up, "round halves to even (np.rint), as torch does, not up")]
+                Mistake(ste_half_up, "round halves to even (np.rint), as torch does, not up"),
+                Mistake(ste_half_away, "that rounds halves AWAY from zero (-8.5 -> -9); torch rounds them to "
+                                       "even (np.rint: -8.5 -> -8)")]
     return run_checks(fn, ste_grad, cases, "9.1", compare=allclose(0.0), mistakes=mistakes)
 
 
@@ -135,8 +148,12 @@ def check_lsq_step_grad(fn):
              Case("8-bit: all inside", (dy[:8], v[:8] * 0.1, 0.01, 128, 127),
                   hint="inside the range: round(v / s) - v / s (the rounding error over s)"),
              Case("unsigned (Q_N 0, Q_P 15)", (dy, np.abs(v), 0.1, 0, 15),
-                  hint="g = 1 / sqrt(N * Q_P), N = v.size")]
-    mistakes = [Mistake(lsq_no_g, "multiply the sum by the gradient scale g = 1 / sqrt(N * Q_P)"),
+                  hint="g = 1 / sqrt(N * Q_P), N = v.size"),
+             Case("a 2-D tensor (5, 6)", (dy.reshape(5, 6), v.reshape(5, 6), 0.2, 8, 7),
+                  hint="N counts every element of v (v.size), and the sum runs over all of them")]
+    mistakes = [Mistake(lsq_len_not_size, "N is the number of ELEMENTS of v (v.size); len(v) counts only the "
+                                          "first axis of a 2-D tensor"),
+                Mistake(lsq_no_g, "multiply the sum by the gradient scale g = 1 / sqrt(N * Q_P)"),
                 Mistake(lsq_g_without_QP, "the gradient scale is g = 1 / sqrt(N * Q_P): Q_P is missing"),
                 Mistake(lsq_inside_sign, "the sign inside the range: d v_hat / d s = round(v / s) - v / s"),
                 Mistake(lsq_inside_zero, "values inside the range contribute round(v / s) - v / s, not 0: "

@@ -1,7 +1,7 @@
 """Checkers for lesson 10 (knowledge distillation). References come from course_lib.distillation.kd.
 
-The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson10.py uses
-the same functions as mutants.
+The wrong answers below are the known mistakes the verdicts name (each detector gives one hint);
+tests/test_checks_lesson10.py runs them, and the wrong answers that need no hint of their own, as mutants.
 """
 import numpy as np
 
@@ -35,10 +35,30 @@ def softmax_times_T(z, T):                   # z * T instead of z / T
     return D.softmax(np.asarray(z) * T, 1.0)
 
 
-def softmax_unstable(z, T):                  # no max shift: exp overflows to inf, then nan
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(np.asarray(z) / T)
+def softmax_global_max(z, T):               # one max for the whole batch: rows far below it underflow
+    z = np.asarray(z) / T
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - z.max())
         return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_clipped(z, T):                   # logits clipped to +-50 instead of shifted
+    z = np.clip(np.asarray(z) / T, -50, 50)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_float32(z, T):                   # computed (or returned) in float32
+    return D.softmax(np.asarray(z, dtype=np.float32), T).astype(np.float32)
+
+
+def _float64(expected, got):
+    """allclose(1e-9), after naming a float32 result (the task asks for float64); two float32 results
+    (the float32 detector against a student's) agree within float32's 1e-6."""
+    f32 = [isinstance(a, np.ndarray) and a.dtype == np.float32 for a in (expected, got)]
+    if f32[1] and not f32[0]:
+        return "your result has dtype float32; the task asks for float64"
+    return allclose(1e-6 if all(f32) else 1e-9)(expected, got)
 
 
 def softmax_columns(z, T):                   # normalised over the batch axis
@@ -99,11 +119,28 @@ def check_softened_probabilities(fn):
              Case("one example, 3 classes", (np.array([[1.0, 2.0, 3.0]]), 2.0),
                   hint="normalise each ROW (axis=-1), not each column"),
              Case("logits of 1000", (np.array([[1000.0, 0.0, -1000.0], [800.0, 800.0, 0.0]]), 1.0),
-                  hint="exp(1000) overflows: subtract the row's max before np.exp (it cancels out)")]
-    mistakes = [Mistake(softmax_no_T, "T is not used: divide the logits by T before the softmax"),
+                  hint="exp(1000) overflows: subtract the row's max before np.exp (it cancels out)"),
+             Case("rows far apart", (np.array([[1000.0, 0.0], [-1000.0, -1001.0]]), 1.0),
+                  hint="subtract EACH ROW's own max: one max for the whole batch sends the second row's "
+                       "exponentials to 0 (0 / 0 = NaN)"),
+             Case("large logits close together, T 2", (np.array([[200.0, 190.0, 0.0], [60.0, 55.0, 58.0]]), 2.0),
+                  hint="softmax(z / T) depends on the differences of the logits: shift them, never clip them")]
+    mistakes = [Mistake(softmax_float32, "compute and return float64 (np.asarray(z, dtype=float)): float32 keeps "
+                                         "only about 7 digits, the task asks for float64"),
+                Mistake(softmax_global_max, "subtract each ROW's max (axis=-1, keepdims=True), not one max for "
+                                            "the whole batch: a row far below it becomes 0 / 0"),
+                Mistake(softmax_clipped, "clipping the logits changes the differences between them, hence the "
+                                         "result: subtract each row's max instead (exact, and never overflows)"),
+                Mistake(softmax_no_T, "T is not used: divide the logits by T before the softmax"),
                 Mistake(softmax_times_T, "that multiplies by T; the temperature DIVIDES the logits: z / T"),
                 Mistake(softmax_columns, "each row (one example) must sum to 1: normalise along axis=-1")]
-    return run_checks(fn, D.softmax, cases, "10.1", compare=allclose(1e-9), mistakes=mistakes)
+    return run_checks(fn, D.softmax, cases, "10.1", compare=_float64, mistakes=mistakes)
+
+
+def _extreme(seed):
+    """Student logits of +-1000 (B 3, K 4; the teacher's moderate): exp overflows, a naive softmax underflows to 0."""
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1000.0, 0.0, 1000.0], (3, 4)), rng.normal(0, 2, (3, 4)), rng.integers(0, 4, 3)
 
 
 def check_kd_loss(fn):
@@ -119,7 +156,10 @@ def check_kd_loss(fn):
              Case("PyTorch tutorial: T 2, alpha 0.25", (s[:2], t[:2], y[:2], 2.0, 0.25),
                   hint="average over the batch (divide by B), do not sum"),
              Case("high temperature", (s, t, y, 10.0, 0.9),
-                  hint="the soft term is multiplied by T**2 (Hinton et al. 2015)")]
+                  hint="the soft term is multiplied by T**2 (Hinton et al. 2015)"),
+             Case("logits of +-1000", (*_extreme(3), 2.0, 0.5),
+                  hint="exp(1000) overflows and softmax underflows to 0, whose log is -inf: compute "
+                       "log-probabilities as z - max - log(sum(exp(z - max))) per row (a log-softmax)")]
     mistakes = [Mistake(kd_no_T2, "the soft term lacks the factor T**2"),
                 Mistake(kd_alpha_swapped, "alpha weights the SOFT (teacher) term here, 1 - alpha the labels "
                                           "(keras-io's alpha is the other way round)"),
@@ -144,7 +184,9 @@ def check_kd_grad(fn):
              Case("hard term only", (s, t, y, 3.0, 0.0),
                   hint="the hard term uses softmax(z) at T = 1, whatever T is"),
              Case("batch of one", (s[:1], t[:1], y[:1], 2.0, 0.7), hint=hint),
-             Case("batch of 4, T 1", (s, t, y, 1.0, 0.3), hint="divide by the batch size B")]
+             Case("batch of 4, T 1", (s, t, y, 1.0, 0.3), hint="divide by the batch size B"),
+             Case("logits of +-1000", (*_extreme(4), 2.0, 0.5),
+                  hint="exp(1000) overflows (inf / inf = NaN): use a softmax that subtracts each row's max")]
     mistakes = [Mistake(grad_over_T, "(q - p) / T is the gradient of KL alone; the loss has T**2 in front, "
                                      "so the soft gradient is T * (q - p) / B"),
                 Mistake(grad_no_B, "the loss is a batch MEAN: divide the gradient by B"),

@@ -1,8 +1,8 @@
 """Checkers for lesson 11 (the capstone: Deep Compression). References come from course_lib.coding.entropy_coding
 and course_lib.coding.weight_sharing.
 
-The wrong answers below are the known mistakes the verdicts name; tests/test_checks_lesson11.py uses
-the same functions as mutants.
+The wrong answers below are the known mistakes the verdicts name (each detector gives one hint);
+tests/test_checks_lesson11.py runs them, and the wrong answers that need no hint of their own, as mutants.
 """
 import math
 
@@ -63,6 +63,16 @@ def csr_fractional(w, value_bits, index_bits):           # bits / 8 without roun
     return (n * (value_bits + index_bits) + (len(w) + 1) * 32) / 8
 
 
+def csr_total_rounded_once(w, value_bits, index_bits):   # all bits summed, then one ceil
+    n = _entries(w, 2 ** index_bits - 1, _fillers)
+    return math.ceil((n * (value_bits + index_bits) + (len(w) + 1) * 32) / 8)
+
+
+def csr_floor_per_stream(w, value_bits, index_bits):     # each stream rounded DOWN
+    n = _entries(w, 2 ** index_bits - 1, _fillers)
+    return n * value_bits // 8 + n * index_bits // 8 + (len(w) + 1) * 32 // 8
+
+
 def check_rel_csr_bytes(fn):
     """Exercise 11.1: bytes of relative-index CSR with filler zeros, each stream rounded up."""
     wide = np.zeros((2, 40))
@@ -87,7 +97,11 @@ def check_rel_csr_bytes(fn):
                 Mistake(csr_absolute_gaps, "the gap is measured from the previous entry of the same row, not "
                                            "from column 0"),
                 Mistake(csr_no_pointer, "the row pointer is missing: rows + 1 numbers of 32 bits"),
-                Mistake(csr_fractional, "round each stream up to whole bytes (ceil) and return an int")]
+                Mistake(csr_fractional, "round each stream up to whole bytes (ceil) and return an int"),
+                Mistake(csr_total_rounded_once, "that rounds the TOTAL bits up once; the three streams are stored "
+                                                "separately, so round EACH stream up to whole bytes"),
+                Mistake(csr_floor_per_stream, "that rounds each stream DOWN (floor, //): a stream of 13 bits "
+                                              "still needs 2 bytes, so round up: -(-bits // 8) or math.ceil")]
     return run_checks(fn, E.relative_csr_bytes, cases, "11.1", compare=exact, mistakes=mistakes)
 
 

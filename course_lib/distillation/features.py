@@ -63,7 +63,8 @@ def attention_map(features, eps=1e-12):
 def attention_loss(student_features, teacher_features, return_grad=False, eps=1e-12):
     """Return the attention-transfer loss mean((Q_s/||Q_s|| - Q_t/||Q_t||)^2) over N*H*W entries.
 
-    Zagoruyko & Komodakis 2017, eq. 2 (the squared form of their code; beta/2 is the caller's weight).
+    Zagoruyko & Komodakis 2017: eq. 2 writes beta/2 * ||.||_p (a norm, not squared); their code computes
+    beta * mean((delta Q)^2) with beta = 1e3. This is the code's squared mean; the weight is the caller's.
     Channel counts may differ; H and W must match. With return_grad, return (L, dL/dF_s).
     """
     Fs = student_features.astype(float)
@@ -87,7 +88,8 @@ def attention_kd_loss_fn(model, layer, beta=1000.0, T=4.0, alpha=0.9):
     """Return a loss for `nn.train`: KD on the logits + beta/2 * attention transfer at `model.layers[layer]`.
 
     L = kd_loss(z, t, y; T, alpha) + beta / 2 * mean((Q_s/||Q_s|| - Q_t/||Q_t||)^2)
-    (Zagoruyko & Komodakis 2017, eq. 2; their beta = 1e3). The callable takes (output, labels,
+    (Zagoruyko & Komodakis 2017: the code's squared mean with the paper's beta/2, so beta = 1e3 here is HALF
+    the weight of their code's beta = 1e3). The callable takes (output, labels,
     teacher_logits, teacher_features), reads the student's features from `model.cache[layer]`, and
     returns (L, dL/doutput, {layer: dL/dfeatures}) for `Sequential.backward`.
     """

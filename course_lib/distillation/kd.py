@@ -1,14 +1,15 @@
 """Knowledge distillation from scratch: softened probabilities, the KD loss and its gradient, feature hints.
 
 A teacher's logits v, softened by a temperature T, become the targets p = softmax(v / T) of a student
-whose logits z give q = softmax(z / T) (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a
-Neural Network", NIPS Deep Learning Workshop, eq. 1). The course's KD loss, averaged over a batch of B:
+whose logits z give q = softmax(z / T) (Hinton, Vinyals & Dean, "Distilling the Knowledge in a
+Neural Network", NIPS 2014 Deep Learning Workshop, arXiv:1503.02531 (2015), eq. 1). The course's KD loss, averaged over a batch of B:
 
     L = (1 - alpha) * CE(softmax(z), y) + alpha * T^2 * KL(p || q)
     dL/dz = ((1 - alpha) * (softmax(z) - onehot(y)) + alpha * T * (q - p)) / B
 
 alpha weights the SOFT term (alpha = 0: plain cross-entropy; alpha = 1: soft targets only). The PyTorch
-tutorial writes 0.25 * soft + 0.75 * hard (our alpha = 0.25); keras-io writes alpha * hard +
+tutorial writes 0.25 * soft + 0.75 * hard (our alpha = 0.25), its soft term as
+torch.sum(soft_targets * (soft_targets.log() - soft_prob)) / B * T**2 (= T^2 KL(p || q), batch mean); keras-io writes alpha * hard +
 (1 - alpha) * soft (its alpha = 0.1 is our alpha = 0.9). Feature losses: the FitNets hint with a linear
 regressor (Romero et al. 2015, ICLR) and attention transfer (Zagoruyko & Komodakis 2017, ICLR).
 `softmax` and `log_softmax` are `course_lib.core.nn`'s (one copy each, one temperature check); kd_loss's

@@ -2,9 +2,11 @@
 learned step sizes (LSQ), batch-norm folding, and fake-quantized numpy networks trained by `nn.train`.
 
 Rounding has a zero derivative almost everywhere, so a network that rounds in its forward pass learns
-nothing by plain back-propagation. The straight-through estimator (STE; Bengio, Leonard & Courville
-2013, "Estimating or Propagating Gradients Through Stochastic Neurons", arXiv:1308.3432) treats the
-rounding as the identity in the backward pass and keeps only the clamp:
+nothing by plain back-propagation. The straight-through estimator (STE) treats the rounding as the
+identity in the backward pass (Bengio, Leonard & Courville 2013, "Estimating or Propagating Gradients
+Through Stochastic Neurons", arXiv:1308.3432: the plain identity); QAT's version also keeps the clamp, a
+zero gradient where the input is clipped (the saturated STE 1[|x| <= 1] of Hubara, Courbariaux et al.
+2016, "Binarized Neural Networks", NIPS):
 
     forward:  x_hat = (clamp(round(x / scale) + zero_point, q_min, q_max) - zero_point) * scale
     backward: dL/dx = dL/dx_hat * mask
