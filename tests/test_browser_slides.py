@@ -26,9 +26,7 @@ MAX_WORDS, MAX_LISTING = 250, 15   # per slide: words the audience reads; lines 
 # Known dense slides, measured 2026-12-03 (remove an entry once its slides are split or trimmed; the marks
 # are strict=False so that a merge passes either way). Lessons 10 and 11: the dense-slides fix of issue 21
 # (another branch). The others were found by this test and belong to their lessons' owners.
-DENSE_PENDING = {"10_knowledge_distillation": "issue 21's dense-slides fix (another branch)",
-                 "11_capstone": "issue 21's dense-slides fix (another branch)",
-                 "04_optimal_brain_surgeon": "slide 6.2: 287 words",
+DENSE_PENDING = {"04_optimal_brain_surgeon": "slide 6.2: 287 words",
                  "05_magnitude_pruning": "slide 3.2: a 22-line listing",
                  "07_quantization_basics": "slide 5.2: 270 words",
                  "08_post_training_quantization": "slides 7.2 and 12.1: 298 and 266 words",

@@ -108,8 +108,7 @@ REPORT = "import json\nprint('FIGURE-LABELS:' + json.dumps(figure_labels.FOUND))
 # (11 overlaps measured, e.g. 'dense float32' on 'dense float32, PyTorch'), redrawn on another branch of
 # issue 21. Lesson 10: reworked on the dense-slides branch; at this base its student copy stops at
 # `D.attention_kd_loss_fn` (moved to course_lib.distillation.features by issue 18), so its later figures are unchecked.
-LABELS_PENDING = {"10_knowledge_distillation.ipynb": "reworked on the dense-slides branch of issue 21",
-                  "11_capstone.ipynb": "the capstone chart, redrawn on another branch of issue 21"}
+LABELS_PENDING = {}  # notebook name -> reason, for a figure whose fix is pending
 
 
 @pytest.fixture(scope="module")
