@@ -96,3 +96,31 @@ def from_torch(module):
     state = module.state_dict()
     return {k: state[_torch_name(k)].detach().cpu().numpy().astype(np.float32).copy()
             for k in param_shapes(module.config)}
+
+
+def finetune_lm(module, tokens, steps, lr, batch=8, context=64, seed=0):
+    """Fine-tune the trainable parameters of a TorchTinyGPT on next-token prediction; return the losses.
+
+    AdamW (betas 0.9, 0.99, no weight decay), `steps` minibatches of `batch` random windows of
+    `context` tokens drawn with numpy's generator(seed); only parameters with requires_grad change, so
+    the same loop trains all weights (full fine-tuning) or only LoRA adapters (PEFT freezes the rest).
+    """
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1 or len(tokens) <= context:
+        raise ValueError(f"tokens must be a 1-d stream longer than context={context}, got shape {tokens.shape}")
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError("module must have trainable parameters (requires_grad)")
+    opt = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
+    rng, losses = np.random.default_rng(seed), []
+    module.train()
+    for _ in range(steps):
+        starts = rng.integers(0, len(tokens) - context, size=batch)
+        x = torch.from_numpy(np.stack([tokens[s:s + context] for s in starts]).astype(np.int64))
+        y = torch.from_numpy(np.stack([tokens[s + 1:s + context + 1] for s in starts]).astype(np.int64))
+        loss = F.cross_entropy(module(x).reshape(-1, module.config.vocab_size), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    return losses

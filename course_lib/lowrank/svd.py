@@ -44,12 +44,15 @@ def _rank(rank, W):
 def low_rank_factors(W, rank):
     """Return (A, B), A (out, rank) and B (rank, in), with A @ B the best rank-`rank` approximation of W.
 
-    A = U_r diag(s_r), B = V_r^T (Eckart & Young 1936): B has orthonormal rows, A carries the scale.
+    A = U_r diag(sqrt(s_r)), B = diag(sqrt(s_r)) V_r^T (Eckart & Young 1936): the singular values are
+    split evenly, so the two new layers have the same scale and train stably with one learning rate
+    (with A = U_r diag(s_r), B = V_r^T, fine-tuning the digits MLP at lr 0.05 diverged).
     """
     W = _matrix(W)
     r = _rank(rank, W)
     U, s, Vt = svd(W)
-    return U[:, :r] * s[:r], Vt[:r]
+    root = np.sqrt(s[:r])
+    return U[:, :r] * root, root[:, None] * Vt[:r]
 
 
 def energy(s):
@@ -86,7 +89,7 @@ def data_aware_factors(W, X, rank, damp=1e-6):
     """Return (A, B) minimising ||(W - A B) X||_F over rank-`rank` products; X is (in, n) inputs.
 
     With C = X X^T + damp mean(diag) I = L L^T (Cholesky), ||(W - W') X||_F = ||(W - W') L||_F, so the
-    best W' is the truncated SVD of W L mapped back: W L = U S V^T, A = U_r S_r, B = V_r^T L^{-1}
+    best W' is the truncated SVD of W L mapped back: W L = U S V^T, W' = U_r S_r V_r^T L^{-1}
     (the whitening of the SVD-LLM line of work: Wang et al. 2025, "SVD-LLM", ICLR).
     """
     W, X = _matrix(W), _matrix(X, "X")
@@ -98,5 +101,6 @@ def data_aware_factors(W, X, rank, damp=1e-6):
     C += (damp * max(np.mean(np.diag(C)), 1e-12)) * np.eye(len(C))
     L = np.linalg.cholesky(C)
     U, s, Vt = svd(W @ L)
-    B = np.linalg.solve(L.T, Vt[:r].T).T  # V_r^T L^{-1}
-    return U[:, :r] * s[:r], B
+    root = np.sqrt(s[:r])  # split evenly, as low_rank_factors
+    B = np.linalg.solve(L.T, (root[:, None] * Vt[:r]).T).T  # diag(sqrt s_r) V_r^T L^{-1}
+    return U[:, :r] * root, B
