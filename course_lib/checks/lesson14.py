@@ -120,7 +120,7 @@ def _case_args(seed, lead, n_out, n_in, r, alpha, zero_B=False):
 def check_lora_forward(fn):
     """Exercise 14.3: h = x W^T + b + (alpha / r) (x A^T) B^T, for inputs x of shape (..., in)."""
     hint = "h = x W^T + b + (alpha / r) * (x A^T) B^T, with r = A.shape[0]; the frozen path is not scaled"
-    cases = [Case("a batch of vectors, alpha = 2r", _case_args(0, (4,), 5, 6, 2, 4.0), hint=hint),
+    cases = [Case("a batch of vectors, alpha = 2r (float64 in, float64 out)", _case_args(0, (4,), 5, 6, 2, 4.0), hint=hint),
              Case("B = 0: the adapter starts switched off", _case_args(1, (3,), 4, 4, 2, 8.0, zero_B=True),
                   hint="with B = 0 the output is exactly the frozen layer's x W^T + b"),
              Case("rank 1, alpha 1", _case_args(2, (2,), 3, 5, 1, 1.0), hint=hint),
