@@ -122,5 +122,5 @@ def finetune_lm(module, tokens, steps, lr, batch=8, context=64, seed=0):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses
