@@ -16,9 +16,11 @@ from course_lib.quantization import observers as obs, qat, primitives as quant, 
 from course_lib.coding import sparse_formats as sf
 from course_lib.coding import entropy_coding as ec, weight_sharing as ws
 from course_lib.quantization import formats as nf, error as qe
+from course_lib.core import text, transformer as tr
 
 MODULES = [sparsity, masks, schedules, nn, measure, sf, trees, so, monks, prune, data, layers, filters, quant, kd, features, ops, obs, ws, ec,
            ptq, nf, qe, qat]
+MODULES += [text, tr]
 CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
@@ -258,6 +260,32 @@ CASES = {
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
     "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
+}
+CASES |= {  # the tiny GPT (issue 22): core.text, core.transformer and its counts in measure
+    "measure.transformer_params": (lambda: measure.transformer_params(96, 128, 0, 4), "d_model must be >= 1"),
+    "measure.transformer_macs_per_token": (lambda: measure.transformer_macs_per_token(96, 128, 4, 0), "n_keys must be >= 1"),
+    "measure.kv_cache_bytes_per_token": (lambda: measure.kv_cache_bytes_per_token(128, 4, "int3"), "fmt must be one of"),
+    "text.encode": (lambda: text.encode("caf\u00e9"), "text holds"),
+    "text.decode": (lambda: text.decode([96]), r"tokens must be in \[0, 95\]"),
+    "text.load_corpus": (lambda: text.load_corpus(3), "path must be a str or pathlib.Path"),
+    "text.split_documents": (lambda: text.split_documents(None), "text must be a str"),
+    "text.corpus_split": (lambda: text.corpus_split(3), "text must be a str"),
+    "text.windows": (lambda: text.windows(np.arange(3), 5), "tokens must hold at least context"),
+    "transformer.GPTConfig": (lambda: tr.GPTConfig(d_model=10, n_head=4), "n_head must divide"),
+    "transformer.param_shapes": (lambda: tr.param_shapes({}), "config must be a GPTConfig"),
+    "transformer.layer_norm": (lambda: tr.layer_norm(np.ones((2, 3)), np.ones(2), np.ones(3)), r"gamma must have shape \(3,\)"),
+    "transformer.gelu": (lambda: tr.gelu([1.0]), "x must be a float numpy array"),
+    "transformer.linear": (lambda: tr.linear(np.ones((2, 3)), np.ones((4, 2)), np.ones(4)), r"W must have shape \(out, 3\)"),
+    "transformer.softmax": (lambda: tr.softmax(np.ones(3), axis=2), "axis must be in"),
+    "transformer.causal_mask": (lambda: tr.causal_mask(4, 3), "t_query must be <= t_key"),
+    "transformer.attention": (lambda: tr.attention(np.ones((1, 2, 4)), np.ones((1, 3, 4)), np.ones((1, 3, 5))), "q, k and v_ must be"),
+    "transformer.split_heads": (lambda: tr.split_heads(np.ones((1, 2, 6)), 4), "n_head must divide d=6"),
+    "transformer.merge_heads": (lambda: tr.merge_heads(np.ones((2, 6))), r"x must have shape \(batch, n_head"),
+    "transformer.KVCache": (lambda: tr.KVCache(0), "n_layer must be >= 1"),
+    "transformer.TinyGPT": (lambda: tr.TinyGPT.init(tr.GPTConfig(n_layer=1, context=4)).forward(np.zeros((1, 5), int)),
+                            r"tokens must have time <= 4"),
+    "transformer.load_tiny_gpt": (lambda: tr.load_tiny_gpt(b"w.npz"), "path must be a str or pathlib.Path"),
+    "transformer.mean_nll": (lambda: tr.mean_nll(None, np.arange(300)), "model must be a TinyGPT"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)

@@ -158,3 +158,36 @@ def layer_macs(model, input_shape):
 def sequential_macs(model, input_shape):
     """Return the total multiply-accumulates of a conv Sequential for one input (sum of layer_macs)."""
     return int(sum(layer_macs(model, input_shape)))
+
+
+def transformer_params(vocab_size, context, d_model, n_layer, d_ff=None):
+    """Count a GPT's parameters by part: embeddings, attention and MLP linears, LayerNorms, head.
+
+    Per block: attention 4 d^2 + 4 d (fused q, k, v: 3 d^2 + 3 d; output d^2 + d), MLP 2 d d_ff + d_ff + d,
+    two LayerNorms 4 d; then V d token and T d position embeddings, a final LayerNorm 2 d and a head
+    V d + V (d_ff = 4 d by default, as GPT-2; Radford et al. 2019).
+    """
+    V, T = integer(vocab_size, "vocab_size", 1), integer(context, "context", 1)
+    d, L = integer(d_model, "d_model", 1), integer(n_layer, "n_layer", 1)
+    f = 4 * d if d_ff is None else integer(d_ff, "d_ff", 1)
+    return {"token embedding": V * d, "position embedding": T * d, "attention linears": L * (4 * d * d + 4 * d),
+            "MLP linears": L * (2 * d * f + f + d), "LayerNorms": L * 4 * d + 2 * d, "head": V * d + V}
+
+
+def transformer_macs_per_token(vocab_size, d_model, n_layer, n_keys, d_ff=None):
+    """Return the MACs of one token's forward pass through a GPT, split into linears and attention.
+
+    linears = L (4 d^2 + 2 d d_ff) + d V (weights x input); attention = L * 2 n_keys d (q k^T and the
+    weighted sum of v over the n_keys tokens the token attends to). Embedding look-ups, LayerNorm,
+    softmax and GELU are not MACs.
+    """
+    V, d, L = integer(vocab_size, "vocab_size", 1), integer(d_model, "d_model", 1), integer(n_layer, "n_layer", 1)
+    f = 4 * d if d_ff is None else integer(d_ff, "d_ff", 1)
+    return {"linears": L * (4 * d * d + 2 * d * f) + d * V,
+            "attention": L * 2 * integer(n_keys, "n_keys", 1) * d}
+
+
+def kv_cache_bytes_per_token(d_model, n_layer, fmt="float32"):
+    """Return the bytes the KV cache stores per token: 2 (k and v) * n_layer * d_model * bits / 8."""
+    n = 2 * integer(n_layer, "n_layer", 1) * integer(d_model, "d_model", 1)
+    return model_bytes(n, fmt)
