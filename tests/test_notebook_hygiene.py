@@ -7,7 +7,8 @@ from nbtools import NOTEBOOKS, source_notebooks
 NAMES = ["00_measuring_models", "01_decision_tree_pruning", "02_sparsity_and_masks",
          "03_optimal_brain_damage", "04_optimal_brain_surgeon", "05_magnitude_pruning",
          "06_gradual_pruning", "07_quantization_basics", "08_post_training_quantization",
-         "09_quantization_aware_training", "10_knowledge_distillation", "11_capstone"]
+         "09_quantization_aware_training", "10_knowledge_distillation", "11_capstone",
+         "13_quantizing_transformers"]
 SOURCES = source_notebooks()
 
 

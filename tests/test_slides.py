@@ -14,7 +14,7 @@ from nbtools import source_notebooks
 
 SOURCES = source_notebooks()
 TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
-CURATED_LESSONS = {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}  # add a lesson once slides/README.md's rules are applied
+CURATED_LESSONS = {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "13"}  # add a lesson once slides/README.md's rules are applied
 CURATED = [p for p in SOURCES if p.name[:2] in CURATED_LESSONS]
 
 
