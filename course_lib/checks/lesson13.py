@@ -163,7 +163,7 @@ def exponent_no_clamp(block, emax_elem):
     return -127 if a == 0 else int(np.floor(np.log2(a))) - emax_elem
 
 
-def exponent_float32_log2(block, emax_elem):  # np.log2 in float32 rounds 0.99999994 to 0.0
+def exponent_float32_log2(block, emax_elem):  # np.log2 in float32 rounds log2(15.999999) to 4.0
     a = np.max(np.abs(np.asarray(block, dtype=np.float32)))
     return -127 if a == 0 else max(int(np.floor(np.log2(a))) - emax_elem, -127)
 
@@ -187,6 +187,8 @@ def check_shared_exponent(fn):
              Case("max |V| exactly a power of two (E5M2, emax 15)", (pow2, 15), hint=hint),
              Case("max |V| just below 1 (0.99999994, E3M2, emax 4)", (np.array([0.99999994, 0.25], np.float32), 4),
                   hint="floor(log2(0.99999994)) is -1: compute the floor exactly (np.frexp, or np.log2 in float64)"),
+             Case("max |V| just below 16 (15.999999, E2M1, emax 2)", (np.array([-15.999999, 3.0], np.float32), 2),
+                  hint="floor(log2(15.999999)) is 3: compute the floor exactly (np.frexp, or np.log2 in float64)"),
              Case("an all-zero block", (np.zeros(32, np.float32), 8), hint="the task says: an all-zero block gives -127"),
              Case("a tiny block: clamp at -127 (MXINT8, emax 0)", (np.full(8, 1e-39, np.float32), 0),
                   hint="floor(log2(1e-39)) = -130: clamp the result to [-127, 127]"),
@@ -198,7 +200,7 @@ def check_shared_exponent(fn):
                 Mistake(exponent_plus_emax, "SUBTRACT emax_elem (the block's largest value must land in the "
                                             "element's top binade), do not add it"),
                 Mistake(exponent_no_clamp, "clamp the shared exponent to [-127, 127] (E8M0's range)"),
-                Mistake(exponent_float32_log2, "np.log2 in float32 rounds 0.99999994 to 0.0: compute the floor "
+                Mistake(exponent_float32_log2, "np.log2 in float32 rounds log2(15.999999) up to 4.0: compute the floor "
                                                "exactly (np.frexp, or np.log2 in float64)")]
     return run_checks(fn, shared_exponent_reference, cases, "13.2", compare=exact, mistakes=mistakes)
 
@@ -257,7 +259,10 @@ def check_smoothquant_scales(fn):
     W_neg = W.copy()
     W_neg[2, 4] = -3.0
     hint = "s_j = max_t |X_tj|^alpha / max_o |W_oj|^(1 - alpha): channel j is a COLUMN of X (tokens, in) and of W (out, in)"
-    cases = [Case("alpha = 0.5, one outlier channel", (X, W, 0.5), hint=hint),
+    sq_X, sq_W = rng.normal(0, 1, (16, 16)), rng.normal(0, 0.1, (16, 16))
+    sq_X[:, 2] *= 20
+    cases = [Case("square X and W (16 x 16)", (sq_X, sq_W, 0.5), hint=hint),
+             Case("alpha = 0.5, one outlier channel", (X, W, 0.5), hint=hint),
              Case("alpha = 0.75", (X, W, 0.75), hint="alpha is the exponent of max|X_j|, 1 - alpha that of max|W_j|"),
              Case("alpha = 0: s_j = 1 / max|W_j|", (X, W, 0.0), hint=hint),
              Case("alpha = 1: s_j = max|X_j|", (X, W, 1.0), hint=hint),
