@@ -32,6 +32,8 @@ def notebook(number, title):
     code = lambda slide, text: _cell("code", slide, text)  # noqa: E731
     cells = [
         md("slide", f"# Lesson {nn}: {title}\n\nWhat this lesson asks, in one paragraph, and what you will be able to do."),
+        md("notes", "*Speaker notes.* What to say on this slide: the lesson's question, in two or three sentences "
+                    "(every slide of a curated deck gets a notes cell like this one; it never reaches the student copy)."),
         code("skip", "import numpy as np\n\nimport course_lib  # noqa: F401 (sets TF_USE_LEGACY_KERAS before any TensorFlow)\n"
                      f"from course_lib.checks.lesson{nn} import check_relative_error"),
         md("slide", "## 1. Why\n\nThe problem this method solves, and what it costs when it is ignored."),
