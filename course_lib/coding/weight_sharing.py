@@ -126,6 +126,12 @@ def _indices(indices, k):
     return idx
 
 
+def _cluster_sums(values, idx, k):
+    """Return (sum of values, count) per cluster index 0..k-1; pruned entries (index -1) count nowhere."""
+    keep = idx >= 0
+    return np.bincount(idx[keep], weights=values[keep], minlength=k), np.bincount(idx[keep], minlength=k)
+
+
 @validate(grad=Array(), indices=INDICES, k=Integer(minimum=1), reduce=Choice("sum", "mean"))
 def centroid_gradients(grad, indices, k, reduce="sum"):
     """Return dL/dc_j = sum (or mean) of dL/dW_ij over the weights with index j (Han et al. 2016, eq. 3).
@@ -137,11 +143,9 @@ def centroid_gradients(grad, indices, k, reduce="sum"):
     idx = _indices(indices, k)
     if idx.shape != g.shape:
         raise ValueError(f"indices must have grad's shape {g.shape}, got {idx.shape}")
-    keep = idx >= 0
-    sums = np.bincount(idx[keep], weights=g[keep], minlength=k)
+    sums, counts = _cluster_sums(g, idx, k)
     if reduce == "sum":
         return sums
-    counts = np.bincount(idx[keep], minlength=k)
     return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 
@@ -157,11 +161,9 @@ def tie_weights(w, indices, k):
     idx = _indices(indices, k)
     if idx.shape != w.shape:
         raise ValueError(f"indices must have w's shape {w.shape}, got {idx.shape}")
-    keep = idx >= 0
-    sums = np.bincount(idx[keep], weights=w[keep], minlength=k)
-    counts = np.bincount(idx[keep], minlength=k)
+    sums, counts = _cluster_sums(w, idx, k)
     c = sums / np.maximum(counts, 1)
-    return c, np.where(keep, c[np.maximum(idx, 0)], 0.0)
+    return c, np.where(idx >= 0, c[np.maximum(idx, 0)], 0.0)
 
 
 @validate(indices=Mapping(INDICES))
