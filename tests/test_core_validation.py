@@ -97,3 +97,35 @@ def test_one_log_softmax_and_one_temperature_check():
         for f in (nn.softmax, nn.log_softmax, lambda z, T: kd.kd_loss_fn(T)):
             with pytest.raises((TypeError, ValueError), match="T must be a finite number > 0"):
                 f(z, T)
+
+
+def test_only_the_outermost_call_is_checked():
+    """A checked function's own calls of checked functions are not checked again; top-level calls are."""
+    from course_lib.core.validation import Real, validate
+
+    seen = []
+
+    class Counted(Real):
+        def check(self, x, name):
+            seen.append(name)
+            return super().check(x, name)
+
+    @validate(x=Counted())
+    def inner(x):
+        return x
+
+    @validate(y=Counted())
+    def outer(y):
+        return inner(y) + inner(y)
+
+    @validate(z=Counted())
+    def fails(z):
+        raise RuntimeError("body failed")
+
+    assert outer(1.0) == 2.0 and seen == ["y"]
+    with pytest.raises(ValueError, match="^x must be"):
+        inner(float("nan"))                       # called from outside: checked
+    with pytest.raises(RuntimeError):
+        fails(1.0)
+    with pytest.raises(TypeError, match="^x must be"):
+        inner("a")                                # a body that raised leaves checking on
