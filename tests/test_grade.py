@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import grade  # noqa: E402
 import grading_codec as codec  # noqa: E402
+import grading_kernel  # noqa: E402
 
 LESSON = "07_quantization_basics.ipynb"
 EXS = ("7.1", "7.2", "7.3")
@@ -80,6 +81,29 @@ for target in (Path(course_lib.__file__).parent / "checks" / "lesson07.py",
         print("refused:", target, e)
 """
 
+# Where the kernel gets a root of its own (Linux with `unshare`), even a submission that knows the
+# course's absolute path can neither read a source notebook nor write outside its folder.
+INTRUDER = f"""import json
+from pathlib import Path
+for path in [Path({str(ROOT)!r}) / "notebooks" / "{LESSON}", Path({str(ROOT)!r}) / ".git" / "HEAD"]:
+    try:
+        cells = json.load(open(path))["cells"]
+    except (OSError, ValueError) as e:
+        print("no access:", path, type(e).__name__)
+        continue
+    for c in cells:
+        if "BEGIN SOLUTION" in "".join(c["source"]):
+            exec("".join(c["source"]))
+"""
+
+VANDAL = f"""from pathlib import Path
+for target in (Path("/tmp") / "{MARKER}", Path({str(ROOT)!r}) / "{MARKER}", Path("/var/tmp") / "{MARKER}"):
+    try:
+        target.write_text("x")
+    except OSError as e:
+        print("refused:", target, e)
+"""
+
 
 def _class(folder):
     """Write the class: student name -> cells, and the verdicts each must get."""
@@ -108,6 +132,8 @@ def _class(folder):
         "crash": (crash, ["passed", "passed", "error"]),
         "deleted": (perfect + ["del affine_qparams_ex"], ["missing", "passed", "passed"]),
     }
+    if grading_kernel._sandboxed():
+        students.update(intruder=([INTRUDER] + blank, ["not done"] * 3), vandal=([VANDAL] + blank, ["not done"] * 3))
     for name, (cells, _) in students.items():
         (folder / name).mkdir(parents=True)
         (folder / name / LESSON).write_text(json.dumps(_nb(cells)))
@@ -158,6 +184,14 @@ def test_nothing_written_outside_its_folder_changes_anything(graded):
     assert graded["same_course"], "a submission changed course_lib"
     assert not (Path(tempfile.gettempdir()) / MARKER).exists() and not (Path("/tmp") / MARKER).exists()
     assert not (Path.home() / MARKER).exists()
+    assert not (ROOT / MARKER).exists() and not (Path("/var/tmp") / MARKER).exists()
+
+
+def test_a_kernel_of_its_own_where_linux_allows_it(graded):
+    """On Linux with `unshare` the class above includes an intruder and a vandal who use absolute paths."""
+    if not grading_kernel._sandboxed():
+        pytest.skip(f"no sandbox here: {grading_kernel.isolation()}")
+    assert {"intruder", "vandal"} <= set(graded["expected"]) and "a root of its own" in grading_kernel.isolation()
 
 
 def test_feedback_names_the_failed_case_and_the_hint(graded):
@@ -270,3 +304,21 @@ def test_every_reference_solution_passes_through_the_data_channel(lesson):
         check = getattr(importlib.import_module(item[1]), item[2])
         verdict = check(grade.proxy(_loopback(ns), item[3], float("inf")))
         assert verdict.passed, (item[0], repr(verdict))
+
+
+def test_the_sandbox_hides_what_a_plain_kernel_reads(tmp_path, monkeypatch):
+    """The control for the intruder: without the sandbox the same kernel reads the source notebook."""
+    if not grading_kernel._sandboxed():
+        pytest.skip(f"no sandbox here: {grading_kernel.isolation()}")
+    course = grading_kernel.snapshot_course(tmp_path / "course")
+    probe = f"open({str(ROOT / 'notebooks' / LESSON)!r}).read(100)"
+    seen = {}
+    for sandboxed in (True, False):
+        monkeypatch.setattr(grading_kernel, "_sandboxed", lambda s=sandboxed: s)
+        kernel = grading_kernel.Kernel(grading_kernel.prepare(tmp_path / str(sandboxed), None, course))
+        kernel.start()
+        try:
+            seen[sandboxed] = kernel.run(probe, 60)
+        finally:
+            kernel.kill()
+    assert seen == {True: "error", False: "ok"}

@@ -1,9 +1,12 @@
 """One student's kernel for the grader: its own folder, its own process group, a hard kill.
 
 The kernel starts in a fresh temporary folder that holds only the submission, a read-only copy of
-course_lib (and the data it loads), and its own HOME and TMPDIR; it never sees the course's
-notebooks. Run as root (a container, CI), the kernel runs as the unprivileged user `nobody`, so
-it cannot write anywhere outside its folder. Every cell and every call has a deadline; past it the
+course_lib (and the data it loads), and its own HOME and TMPDIR. On Linux, where `unshare` works
+(as root, or for any user where user namespaces are enabled), the kernel also gets a root of its
+own (`grading_sandbox.sh`): it sees the system's programs, this Python and its packages, all
+read-only, and its folder; no course notebook, no .git, no home folder, no other process; it holds
+no capability, and as root it runs as `nobody`. Elsewhere, run as root, it runs as `nobody` if
+`nobody` can run this Python; otherwise as the grader's user, and the grader says so. Every cell and every call has a deadline; past it the
 whole process group is killed (SIGKILL: a `while True` inside a bare `except:` cannot swallow it).
 """
 import base64
@@ -27,6 +30,8 @@ from jupyter_client.connect import write_connection_file
 ROOT = Path(__file__).resolve().parent.parent
 CODEC = Path(__file__).resolve().parent / "grading_codec.py"
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "OPENBLAS_CORETYPE")
+SANDBOX = Path(__file__).resolve().parent / "grading_sandbox.sh"
+SYSTEM = ("/usr", "/etc", "/dev", "/proc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 class KernelDied(Exception):
@@ -49,14 +54,76 @@ def _unprivileged():
     return (p.pw_uid, p.pw_gid) if probe.returncode == 0 else None
 
 
+def _nobody():
+    import pwd
+
+    p = pwd.getpwnam("nobody")
+    return p.pw_uid, p.pw_gid
+
+
+def visible_paths():
+    """Return the SPEC lines of a sandboxed kernel: the system and this Python, read-only; no course file."""
+    keep = [p for p in (*SYSTEM, sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)]
+    keep = [p for p in keep if not Path(p).resolve().is_relative_to(ROOT) or Path(p).resolve().is_relative_to(Path(sys.prefix).resolve())]
+    lines, dirs = [], []
+    for p in dict.fromkeys(keep):
+        if os.path.islink(p):  # /bin -> usr/bin on merged-/usr systems; a linked virtual environment
+            lines.append(f"ln {p} {os.readlink(p)}")
+        dirs.append(os.path.realpath(p))
+    dirs = sorted(set(dirs))
+    return lines + [f"ro {d}" for d in dirs if not any(d != o and d.startswith(o.rstrip("/") + "/") for o in dirs)]
+
+
+def _sandbox_command(folder, user, command):
+    """Wrap `command` so it runs in the sandbox of `folder` (see grading_sandbox.sh) as `user`."""
+    spec = folder / "sandbox.spec"
+    spec.write_text("\n".join(visible_paths() + [f"ro {folder / 'course'}"] +
+                               [f"rw {folder / sub}" for sub in ("work", "home", "tmp")]) + "\n")
+    userns = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    who = "same" if user is None else f"{user[0]}:{user[1]}"
+    return ["unshare", *userns, "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+            "sh", str(SANDBOX), str(folder / "root"), str(folder), str(spec), who, *command]
+
+
+@functools.lru_cache(maxsize=None)
+def _sandboxed():
+    """Return True if a kernel can start in a sandbox here (probed once with this Python)."""
+    if not sys.platform.startswith("linux") or not shutil.which("unshare") or not shutil.which("setpriv"):
+        return False
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="course-grade-probe-"))
+    try:
+        folder = prepare(base / "probe", None, None, sandbox=True)
+        cmd = _sandbox_command(folder, _nobody() if os.geteuid() == 0 else None,
+                               [sys.executable, "-c", "import ipykernel, os; os.listdir('.')"])
+        probe = subprocess.run(cmd, capture_output=True, timeout=120, env=kernel_env(folder))
+        return probe.returncode == 0
+    except (KeyError, OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        remove(base)
+
+
+def kernel_user():
+    """Return the (uid, gid) the kernels run as, or None for the grader's own user."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and (_sandboxed() or _unprivileged()):
+        return _nobody()
+    return None
+
+
 def isolation():
     """Say how submissions are isolated on this machine (printed by the grader)."""
+    if _sandboxed():
+        return ("each kernel runs in a root of its own: it sees this Python and the system read-only, and its "
+                "own folder; no course notebook, no other file, no other process" +
+                (", as the user `nobody`" if kernel_user() else ""))
     if _unprivileged():
         return "each kernel runs as the user `nobody`: it cannot write outside its own folder"
     why = ("the user `nobody` cannot run this Python, e.g. it lives below /root" if os.name == "posix"
            and os.geteuid() == 0 else "only root can start kernels as the user `nobody`")
     return (f"each kernel runs as this user ({why}): verdicts are safe either way, but a submission could "
-            "write into files this user owns; grade untrusted work in a container")
+            "read or write files this user can; grade untrusted work in a container")
 
 
 def _read_only(path):
@@ -72,15 +139,18 @@ def remove(folder):
     shutil.rmtree(folder, onerror=lambda f, p, e: (os.chmod(os.path.dirname(p), stat.S_IRWXU), fix(f, p, e)))
 
 
-def prepare(folder, notebook, course_copy):
-    """Fill a fresh folder: work/ (the submission only), home/, tmp/, and course/ (read-only course_lib + data)."""
+def prepare(folder, notebook, course_copy, sandbox=None):
+    """Fill a fresh folder: work/ (the submission only), home/, tmp/, course/ (read-only course_lib + data), root/."""
     folder = Path(folder)
-    for sub in ("work", "home", "tmp"):
-        (folder / sub).mkdir(parents=True)
-    shutil.copy(notebook, folder / "work" / Path(notebook).name)
-    shutil.copytree(course_copy, folder / "course")
+    for sub in ("work", "home", "tmp", "course", "root"):
+        (folder / sub).mkdir(parents=True, exist_ok=sub == "course")
+    if notebook is not None:
+        shutil.copy(notebook, folder / "work" / Path(notebook).name)
+    if course_copy is not None:
+        shutil.rmtree(folder / "course")
+        shutil.copytree(course_copy, folder / "course")
     _read_only(folder / "course")
-    who = _unprivileged()
+    who = _nobody() if sandbox and os.geteuid() == 0 else (kernel_user() if sandbox is None else None)
     if who:
         for sub in ("work", "home", "tmp"):
             for p in [folder / sub, *(folder / sub).rglob("*")]:
@@ -119,14 +189,17 @@ class Kernel:
     def start(self, timeout=60):
         conn = self.folder / "tmp" / f"kernel-{secrets.token_hex(4)}.json"
         write_connection_file(str(conn), ip="127.0.0.1")
-        who = _unprivileged()
-        extra = dict(user=who[0], group=who[1], extra_groups=[]) if who else {}
+        who = kernel_user()
         if who:
             os.chown(conn, *who)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)],
-                                     cwd=self.folder / "work", env=kernel_env(self.folder), start_new_session=True,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     **extra)
+        command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)]
+        if _sandboxed():
+            command, extra = _sandbox_command(self.folder, who, command), {}
+        else:
+            extra = dict(user=who[0], group=who[1], extra_groups=[]) if who else {}
+        self.proc = subprocess.Popen(command, cwd=self.folder / "work", env=kernel_env(self.folder),
+                                     start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, **extra)
         self.client = BlockingKernelClient(connection_file=str(conn))
         self.client.load_connection_file()
         self.client.start_channels(hb=False)
