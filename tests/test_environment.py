@@ -98,3 +98,22 @@ def test_pass_through_arguments_reach_their_tool():
     assert args.fast and extra == ["-q", "tests/test_nn.py", "-k", "mask"]
     assert course.parse(["grade", "subs", "--timeout"])[1] == ["subs", "--timeout"]  # tools/grade.py says what is wrong
     assert course.parse(["start", "--no-browser", "--port=8899"])[1] == ["--no-browser", "--port=8899"]
+
+
+def test_import_tf_caps_threads_and_imports_tfmot_on_first_use():
+    """A fresh interpreter: tfmot is not imported until used; threads= reaches TensorFlow's pools."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom course_lib.frameworks import import_tf\n"
+            "tf, keras, tfmot = import_tf(0, threads=1)\n"
+            "before = 'tensorflow_model_optimization' in sys.modules\n"
+            "schedule = tfmot.sparsity.keras.ConstantSparsity\n"
+            "print(before, 'tensorflow_model_optimization' in sys.modules,\n"
+            "      tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads())\n"
+            "import_tf(0, threads=1)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "True", "1", "1"]
