@@ -127,9 +127,13 @@ def awq_grid_scales(s_x, alpha):
 def awq_loss(X, W, s, bits=4, group_size=128, symmetric=False):
     """Return mean ((X diag(s)^-1) Q(W diag(s))^T - X W^T)^2: AWQ's objective for one candidate s (eq. 4)."""
     X, W = _pair(X, W)
-    s = _scales(s, X.shape[1])
+    return _awq_loss(X, W, _scales(s, X.shape[1]), X.astype(np.float64) @ W.T.astype(np.float64),
+                     bits, group_size, symmetric)
+
+
+def _awq_loss(X, W, s, y, bits, group_size, symmetric):
+    """awq_loss on checked float32 X, W, s, with the float output y = X W^T (float64) computed once."""
     w_q = groupwise_fake_quantize(W * s, group_size, bits, symmetric)[0]
-    y = X.astype(np.float64) @ W.T.astype(np.float64)
     return float(np.mean(((X * (np.float32(1) / s)).astype(np.float64) @ w_q.T.astype(np.float64) - y) ** 2))
 
 
@@ -144,7 +148,8 @@ def awq_scales(X, W, bits=4, group_size=128, n_grid=20, symmetric=False):
     X, W = _pair(X, W)
     n_grid = v.integer(n_grid, "n_grid", minimum=1)
     s_x = np.abs(X).mean(axis=0)
-    losses = np.array([awq_loss(X, W, awq_grid_scales(s_x, i / n_grid), bits, group_size, symmetric)
+    y = X.astype(np.float64) @ W.T.astype(np.float64)          # the float output: one product per layer
+    losses = np.array([_awq_loss(X, W, awq_grid_scales(s_x, i / n_grid), y, bits, group_size, symmetric)
                        for i in range(n_grid)])
     best = int(np.argmin(losses))
     return awq_grid_scales(s_x, best / n_grid), best / n_grid, losses
