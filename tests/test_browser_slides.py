@@ -34,13 +34,11 @@ DENSE_PENDING = {"04_optimal_brain_surgeon": "slide 6.2: 287 words",
                  # found by the merged suite on 2026-12-03, left for the next session (issue 21 stays open):
                  "00_measuring_models": "slide 11.1 and one more: the tiny GPT section",
                  "02_sparsity_and_masks": "slide 9.1: the granularity results",
-                 "06_gradual_pruning": "slide 8.1: large-sparse vs small-dense, 10 seeds",
-                 "12_layerwise_reconstruction": "5 slides from 5.1 on: the measured tables"}
+                 "06_gradual_pruning": "slide 8.1: large-sparse vs small-dense, 10 seeds"}
 # Slides taller or wider than 1280x720, found on 2026-12-03 after lessons 07, 08 gained 5-seed tables and
 # lessons 12, 13 were merged; to be split in the next session (issue 21 stays open).
 OVERFLOW_PENDING = {"07_quantization_basics": "slide 5.2 (fp16 and bf16 accuracy): 1103 px tall",
-                    "08_post_training_quantization": "slide 7.2: 1299 px tall",
-                    "12_layerwise_reconstruction": "slides 5.2 and 6.1"}
+                    "08_post_training_quantization": "slide 7.2: 1299 px tall"}
 RAW_MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[")
 
 

@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.pruning.gptq import column_order, dequantize_codes, gptq, rtn
-from course_lib.pruning.layerwise import (hessian_from_inputs, inverse_cholesky_upper, layer_error,
-                                          prepare_hessian)
+from course_lib.core.layers import digits_cnn
+from course_lib.core.nn import MLP
+from course_lib.pruning.layerwise import (compress_layers, hessian_from_inputs, inverse_cholesky_upper, layer_error,
+                                          layer_inputs, prepare_hessian)
 from course_lib.pruning.nm_sparsity import nm_mask
 from course_lib.pruning.obq import obc_prune, obq, obs_row
 from course_lib.pruning.sparsegpt import block_prune_mask, sparsegpt
@@ -364,3 +366,61 @@ def test_obq_errors_name_the_argument(kw, name):
 def test_helpers_errors_name_the_argument(call, name):
     with pytest.raises((ValueError, TypeError), match=name):
         call()
+
+
+# ---------------------------------------------------------------- whole networks, layer by layer
+def _nets():
+    X = np.random.default_rng(1).uniform(0, 1, size=(6, 64))
+    return [MLP([64, 12, 8, 10], activation="relu", seed=0), digits_cnn(seed=0)], X
+
+
+def _pre_activations(model, X):
+    """Each weighted layer's output before its activation, as (n, out, positions) or (n, out)."""
+    model.forward(X, keep=True)
+    if isinstance(model, MLP):
+        return [z for z, _ in model.cache[1:]]
+    ks = [k for k, layer in enumerate(model.layers) if getattr(layer, "has_params", False)]
+    return [model.cache[k].reshape(len(X), model.cache[k].shape[1], -1) for k in ks]
+
+
+def test_layer_inputs_reproduce_every_layer_dense_and_conv():
+    nets, X = _nets()
+    for net in nets:
+        for l, z in enumerate(_pre_activations(net, X)):
+            X_l, W = layer_inputs(net, X, l), net.W[l].reshape(net.W[l].shape[0], -1)
+            y = X_l @ W.T + net.b[l]                                   # rows: image-major, position-minor
+            y = y.reshape(len(X), -1, W.shape[0]).transpose(0, 2, 1) if z.ndim == 3 else y
+            np.testing.assert_allclose(y, z, rtol=1e-10, atol=1e-12)
+    assert layer_inputs(nets[1], X, 0).shape == (6 * 64, 9)          # conv 1: 64 positions, 1 x 3 x 3 patches
+
+
+def test_compress_layers_identity_sign_flip_and_sequential_order():
+    nets, X = _nets()
+    for net in nets:
+        before = [w.copy() for w in net.W]
+        same, errs = compress_layers(net, X, lambda W, X_l: W)
+        np.testing.assert_array_equal(same.forward(X), net.forward(X))
+        assert errs == [0.0] * len(net.W)
+        assert compress_layers(net, X, lambda W, X_l: -W)[1] == pytest.approx([4.0] * len(net.W))  # ||2 W X||^2 / ||W X||^2
+        seen = []
+        half, errs = compress_layers(net, X, lambda W, X_l: seen.append(X_l) or 0.5 * W)
+        assert all(np.array_equal(a, b) for a, b in zip(net.W, before))  # the model itself is untouched
+        assert errs == pytest.approx([0.25] * len(net.W))
+        partly = net.copy()
+        partly.W[0] = 0.5 * partly.W[0]
+        np.testing.assert_array_equal(seen[1], layer_inputs(partly, X, 1))  # layer 1 sees the compressed layer 0
+        assert not np.allclose(seen[1], layer_inputs(net, X, 1))
+        assert [w.shape for w in half.W] == [w.shape for w in net.W]
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda n, X: layer_inputs("mlp", X, 0), "model"), (lambda n, X: layer_inputs(n, X[0], 0), "X"),
+    (lambda n, X: layer_inputs(n, X, 3), "l"), (lambda n, X: layer_inputs(n, X, -1), "l"),
+    (lambda n, X: compress_layers(n, X, "gptq"), "fn"), (lambda n, X: compress_layers(n, X, lambda W, X_l: W.T), "fn"),
+    (lambda n, X: compress_layers(3, X, lambda W, X_l: W), "model"),
+    (lambda n, X: compress_layers(n, np.full((2, 64), np.nan), lambda W, X_l: W), "X"),
+])
+def test_network_compression_errors_name_the_argument(call, name):
+    nets, X = _nets()
+    with pytest.raises((ValueError, TypeError), match=name):
+        call(nets[0], X)

@@ -19,12 +19,11 @@ import time
 import numpy as np
 
 from course_lib.core.data import load_digits_split
-from course_lib.core.layers import Conv2d, digits_cnn
+from course_lib.core.layers import digits_cnn
 from course_lib.core.measure import format_seconds, mean_std
 from course_lib.core.nn import MLP, accuracy, train
-from course_lib.core.ops import im2col
 from course_lib.pruning.gptq import dequantize_codes, gptq, rtn
-from course_lib.pruning.layerwise import hessian_from_inputs, layer_error
+from course_lib.pruning.layerwise import compress_layers, hessian_from_inputs, layer_error
 from course_lib.pruning.masks import magnitude_mask
 from course_lib.pruning.nm_sparsity import nm_mask
 from course_lib.pruning.obq import obq
@@ -69,35 +68,7 @@ def pruner(method, s, nm=False):
     return f
 
 
-def compress(model, X_cal, fn):
-    """Return (a compressed copy, relative layer errors), layer by layer on the compressed inputs."""
-    m, errs = model.copy(), []
-    for l in range(len(m.W)):
-        m.forward(X_cal, keep=True)
-        X = m.cache[l][1]
-        W_new = fn(m.W[l], X)
-        H = hessian_from_inputs(X)
-        errs.append(layer_error(m.W[l], W_new, H) / layer_error(m.W[l], 0 * W_new, H))
-        m.W[l] = W_new
-    return m, errs
-
-
-def compress_cnn(model, X_cal, fn):
-    """`compress` for the digits CNN: a conv layer is the matrix W (out, c k k) on its im2col patches."""
-    m, errs = model.copy(), []
-    idx = [k for k, layer in enumerate(m.layers) if getattr(layer, "has_params", False)]
-    for i, k in enumerate(idx):
-        m.forward(X_cal, keep=True)
-        x, layer = m.cache[k - 1], m.layers[k]
-        if isinstance(layer, Conv2d):
-            cols = im2col(x, layer.k, layer.k, layer.stride, layer.padding)  # (n, c k k, positions)
-            x = cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
-        W = m.W[i].reshape(m.W[i].shape[0], -1)
-        W_new = fn(W, x)
-        H = hessian_from_inputs(x)
-        errs.append(layer_error(W, W_new, H) / layer_error(W, 0 * W_new, H))
-        m.W[i] = W_new.reshape(m.W[i].shape)
-    return m, errs
+compress = compress_cnn = compress_layers  # every layer on the compressed inputs; a conv on its im2col patches
 
 
 def cnn_table(d, epochs=3):

@@ -19,10 +19,16 @@ same Hessian H for every row, so lesson 04's Optimal Brain Surgeon applies to ea
   OBS update of column i once columns < i are fixed (Frantar et al. 2023, GPTQ, ICLR, sec. 3, step 3).
 - `layer_error`: tr((W - What) H (W - What)^T) / 2, the mean of ||(W - What) x||^2 over the inputs
   when H comes from `hessian_from_inputs`.
+- `layer_inputs`, `compress_layers`: a whole course network (the MLP, or the conv `Sequential`) layer
+  by layer, each layer on the inputs the already compressed layers before it produce (the references'
+  sequential order). A conv layer is the matrix W (out, c k k) applied to its im2col patches.
 """
 import numpy as np
 
 from ..core import validation as v
+from ..core.layers import Conv2d, Sequential
+from ..core.nn import MLP
+from ..core.ops import im2col
 
 
 def check_layer(W, H):
@@ -109,3 +115,50 @@ def layer_error(W, W_hat, H):
         raise ValueError(f"W_hat must have the shape of W {W.shape}, got {W_hat.shape}")
     D = W - W_hat
     return float(np.einsum("oi,ij,oj->", D, H, D) / 2.0)
+
+
+def _check_network(model, X):
+    """Return X (n, in) as float64 after checking model is a course MLP or Sequential."""
+    if not isinstance(model, (MLP, Sequential)):
+        raise TypeError(f"model must be a course_lib MLP or Sequential, got {type(model).__name__}")
+    X = v.as_array(X, "X").astype(np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-d array (n samples, inputs), got shape {X.shape}")
+    return X
+
+
+def layer_inputs(model, X, l):
+    """Return the inputs of weighted layer l as rows X_l (rows, in), so that W_l.reshape(out, -1) @ x + b_l
+    is the layer's output for each row x: a dense layer's input vectors, or a conv layer's im2col patches
+    (one row per image and output position; Frantar et al. 2023, GPTQ, ICLR, treat convolutions so)."""
+    X = _check_network(model, X)
+    l = v.integer(l, "l", minimum=0, maximum=len(model.W) - 1)
+    model.forward(X, keep=True)
+    if isinstance(model, MLP):
+        return model.cache[l][1]
+    k = [i for i, layer in enumerate(model.layers) if getattr(layer, "has_params", False)][l]
+    x, layer = (X if k == 0 else model.cache[k - 1]), model.layers[k]
+    if isinstance(layer, Conv2d):
+        cols = im2col(x, layer.k, layer.k, layer.stride, layer.padding)  # (n, c k k, positions)
+        return cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
+    return x
+
+
+def compress_layers(model, X, fn):
+    """Return (a compressed copy of model, the relative layer errors ||(W - What) X_l||^2 / ||W X_l||^2).
+
+    For l = 0, 1, ...: What_l = fn(W_l as (out, in), X_l), X_l = `layer_inputs` of the copy whose layers
+    before l are already compressed (the references' sequential order); biases stay as they are.
+    """
+    X = _check_network(model, X)
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, as fn(W, X) -> W_hat, got {type(fn).__name__}")
+    m, errs = model.copy(), []
+    for l in range(len(m.W)):
+        X_l, W = layer_inputs(m, X, l), m.W[l].reshape(m.W[l].shape[0], -1)
+        W_hat, H = np.asarray(fn(W, X_l), dtype=np.float64), hessian_from_inputs(X_l)
+        if W_hat.shape != W.shape:
+            raise ValueError(f"fn must return an array of the shape of W {W.shape}, got {W_hat.shape}")
+        errs.append(layer_error(W, W_hat, H) / layer_error(W, np.zeros_like(W), H))
+        m.W[l] = W_hat.reshape(m.W[l].shape)
+    return m, errs
