@@ -24,21 +24,10 @@ ARTIFACTS = ROOT / "build" / "test-artifacts" / "slides"
 NOT_YET_CURATED = set()  # decks whose slides still overflow; remove a name once curated
 MAX_WORDS, MAX_LISTING = 250, 15   # per slide: words the audience reads; lines of code or output in one listing
 # Known dense slides, measured 2026-12-03 (remove an entry once its slides are split or trimmed; the marks
-# are strict=False so that a merge passes either way). Lessons 10 and 11: the dense-slides fix of issue 21
-# (another branch). The others were found by this test and belong to their lessons' owners.
-DENSE_PENDING = {"04_optimal_brain_surgeon": "slide 6.2: 287 words",
-                 "05_magnitude_pruning": "slide 3.2: a 22-line listing",
-                 "07_quantization_basics": "slide 5.2: 270 words",
-                 "08_post_training_quantization": "slides 7.2 and 12.1: 298 and 266 words",
-                 "09_quantization_aware_training": "slide 9.2: 280 words and a 17-line listing",
-                 # found by the merged suite on 2026-12-03, left for the next session (issue 21 stays open):
-                 "00_measuring_models": "slide 11.1 and one more: the tiny GPT section",
-                 "02_sparsity_and_masks": "slide 9.1: the granularity results",
-                 "06_gradual_pruning": "slide 8.1: large-sparse vs small-dense, 10 seeds"}
-# Slides taller or wider than 1280x720, found on 2026-12-03 after lessons 07, 08 gained 5-seed tables and
-# lessons 12, 13 were merged; to be split in the next session (issue 21 stays open).
-OVERFLOW_PENDING = {"07_quantization_basics": "slide 5.2 (fp16 and bf16 accuracy): 1103 px tall",
-                    "08_post_training_quantization": "slide 7.2: 1299 px tall"}
+# are strict=False so that a merge passes either way). Every deck fits since 2026-12-03: keep it so.
+DENSE_PENDING = {}
+# Slides taller or wider than 1280x720 (same rule: name the slide, remove the entry once it is split).
+OVERFLOW_PENDING = {}
 RAW_MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[")
 
 

@@ -106,10 +106,8 @@ WATCH = "import sys\nsys.path.insert(0, {tools!r})\nimport figure_labels\nfigure
 REPORT = "import json\nprint('FIGURE-LABELS:' + json.dumps(figure_labels.FOUND))"
 # Remove an entry once merged (strict=False: the merge passes either way). Lesson 11: the capstone chart
 # (11 overlaps measured, e.g. 'dense float32' on 'dense float32, PyTorch'), redrawn on another branch of
-# issue 21. Lesson 10: reworked on the dense-slides branch; at this base its student copy stops at
-# `D.attention_kd_loss_fn` (moved to course_lib.distillation.features by issue 18), so its later figures are unchecked.
-LABELS_PENDING = {  # notebook name -> reason, for a figure whose fix is pending
-    "10_knowledge_distillation.ipynb": "cell 20, the student-size sweep: a log-axis minor tick (3x10^1) overlaps the tick 32"}
+# issue 21. Lesson 10's student-size sweep (a log-axis minor tick '3x10^1' over the tick '32') is fixed.
+LABELS_PENDING = {}  # notebook name -> reason, for a figure whose fix is pending
 
 
 @pytest.fixture(scope="module")
