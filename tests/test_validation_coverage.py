@@ -79,12 +79,6 @@ CASES = {
     "trees.reduced_error_prune": (lambda: trees.reduced_error_prune("tree", X, Y), "estimator must be"),
     "trees.tree_layout": (lambda: trees.tree_layout("tree"), "estimator must be"),
     "trees.draw_tree": (lambda: trees.draw_tree("tree", None), "estimator must be"),
-    "filters.conv_layers": (lambda: filters.conv_layers("net"), "model must be"),
-    "filters.filter_norms": (lambda: filters.filter_norms(CNN, 2), "layer must be the index of a Conv2d"),
-    "filters.filter_keep": (lambda: filters.filter_keep(CNN, 0, 1.5), r"sparsity must be in \[0.0, 1.0\]"),
-    "filters.remove_filters": (lambda: filters.remove_filters(CNN, 0, np.zeros(8, bool)), "keep must be a bool vector"),
-    "filters.prune_filters": (lambda: filters.prune_filters(CNN, -0.5), r"sparsity must be in \[0.0, 1.0\]"),
-    "filters.filter_sensitivity": (lambda: filters.filter_sensitivity(CNN, 0, [2.0], X, Y), r"fractions must be in"),
     "primitives.quantize_multiplier": (lambda: quant.quantize_multiplier(-0.5), r"M must be in \[0, inf\)"),
     "primitives.saturating_rounding_doubling_high_mul": (lambda: quant.saturating_rounding_doubling_high_mul("a", 1),
                                                            "a must hold integers"),
@@ -210,6 +204,10 @@ BODY_CHECKS = {
     "prune.neuron_norms": (lambda: prune.neuron_norms(MLP, 4), r"layer must be in \[0, 1\]"),
     "prune.remove_neurons": (lambda: prune.remove_neurons(MLP, 1, [0]), "layer must be a hidden layer"),
     "prune.prune_neurons": (lambda: prune.prune_neurons(MLP, [0.5, 0.5]), "fraction must be one number or one per"),
+    "filters.filter_norms": (lambda: filters.filter_norms(CNN, 2), "layer must be the index of a Conv2d"),
+    "filters.filter_keep": (lambda: filters.filter_keep(CNN, 2, 0.5), "layer must be the index of a Conv2d"),
+    "filters.remove_filters": (lambda: filters.remove_filters(CNN, 0, np.zeros(8, bool)), "keep must be a bool vector"),
+    "filters.filter_sensitivity": (lambda: filters.filter_sensitivity(CNN, 3, [0.5], X, Y), "layer must be the index"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
