@@ -48,19 +48,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "trees.as_tree": (lambda: trees.as_tree("tree"), "estimator must be"),
-    "trees.Tree": (lambda: trees.Tree(*[np.array([0])] * 2), "Tree"),
-    "trees.collapse": (lambda: trees.collapse("tree", []), "estimator must be"),
-    "trees.node_risks": (lambda: trees.node_risks("tree"), "estimator must be"),
-    "trees.effective_alphas": (lambda: trees.effective_alphas("tree"), "estimator must be"),
-    "trees.weakest_link": (lambda: trees.weakest_link("tree"), "estimator must be"),
-    "trees.cost_complexity_pruning_path": (lambda: trees.cost_complexity_pruning_path("tree"), "estimator must be"),
-    "trees.prune_to_alpha": (lambda: trees.prune_to_alpha("tree", 0.1), "estimator must be"),
-    "trees.majority_leaf_replacement": (lambda: trees.majority_leaf_replacement([1.0, 2.0], [0, 1], [0], [0, 1]),
-                                         "y_node and subtree_pred must have the same shape"),
-    "trees.reduced_error_prune": (lambda: trees.reduced_error_prune("tree", X, Y), "estimator must be"),
-    "trees.tree_layout": (lambda: trees.tree_layout("tree"), "estimator must be"),
-    "trees.draw_tree": (lambda: trees.draw_tree("tree", None), "estimator must be"),
     "primitives.quantize_multiplier": (lambda: quant.quantize_multiplier(-0.5), r"M must be in \[0, inf\)"),
     "primitives.saturating_rounding_doubling_high_mul": (lambda: quant.saturating_rounding_doubling_high_mul("a", 1),
                                                            "a must hold integers"),
@@ -203,6 +190,14 @@ BODY_CHECKS = {
                                            "H must have shape"),
     "second_order.lowest_saliency_mask": (lambda: so.lowest_saliency_mask(np.ones(3), 4), r"k must be in \[0, 3\]"),
     "second_order.prune_sequence": (lambda: so.prune_sequence(MLP, X, Y, "obd", n_remove=100), "n_remove must be in"),
+    "trees.collapse": (lambda: trees.collapse(trees.Tree(*[np.array([-1])] * 2, np.array([-2]), np.array([-2.0]),
+                                                         np.ones((1, 1, 2)), np.zeros(1), np.ones(1, int), np.ones(1), 1),
+                                             [True, False]), "make_leaf must have one entry per node"),
+    "trees.majority_leaf_replacement": (lambda: trees.majority_leaf_replacement([1.0, 2.0], [0, 1], [0], [0, 1]),
+                                         "y_node and subtree_pred must have the same shape"),
+    "trees.reduced_error_prune": (lambda: trees.reduced_error_prune(
+        trees.Tree(*[np.array([-1])] * 2, np.array([-2]), np.array([-2.0]), np.ones((1, 1, 2)), np.zeros(1),
+                   np.ones(1, int), np.ones(1), 2, np.array([0, 1])), np.ones((2, 3)), [0, 1]), r"X_val must have shape"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
@@ -212,6 +207,7 @@ NO_INPUT = {
     "nn.Activation": "a record of the activation table",
     "nn.Network": "the base class of MLP and Sequential: no constructor arguments (its methods have cases)",
     "trees.RepStep": "a result record of reduced_error_prune",
+    "trees.Tree": "a record of a fitted tree's arrays, built by as_tree and collapse (its methods check their X)",
     "second_order.PruneTrace": "a result record of prune_sequence",
     "monks.Monk": "a result record of monk()",
     "monks.all_examples": "takes no arguments",
