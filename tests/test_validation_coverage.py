@@ -48,16 +48,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "ptq.Int8Model": (lambda: ptq.Int8Model(0.1, 0).forward_int(np.array([[300]])), "q_x must hold int8"),
-    "ptq.float_ops": (lambda: ptq.float_ops(MLP), "model activations must be 'relu' or 'identity'"),
-    "ptq.calibrate": (lambda: ptq.calibrate(CNN, np.ones((0, 64))), "X_calib must not be empty"),
-    "ptq.weight_qparams": (lambda: ptq.weight_qparams(W, bits=1), r"bits must be in \[2, 16\]"),
-    "ptq.quantize_bias": (lambda: ptq.quantize_bias(NAN, 0.1, 0.1), "b contains NaN"),
-    "ptq.convert": (lambda: ptq.convert(CNN, np.ones((2, 64)), rounding="half"), "rounding must be one of"),
-    "ptq.simulate": (lambda: ptq.simulate(CNN, np.ones((2, 64)), a_bits=None, layer_bits=[8]), "layer_bits must have one entry"),
-    "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, NAN), "X contains NaN"),
-    "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), "x must be \\(n, in\\) and W"),
-    "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
     "qat.ste_mask": (lambda: qat.ste_mask([1.0], 0.1, 0, 7, -8), "q_min must be < q_max"),
     "qat.fake_quantize_ste": (lambda: qat.fake_quantize_ste([1.0], 0.0, 0, -8, 7), "scale must be > 0"),
     "qat.nudged_range": (lambda: qat.nudged_range(1.0, -1.0), "x_min must be < x_max"),
@@ -74,6 +64,7 @@ CASES = {
     "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
     "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
     "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
+    "ptq.Int8Model.forward_int": (lambda: ptq.Int8Model(0.1, 0).forward_int(np.array([[300]])), "q_x must hold int8"),
     "schedules.PruningSchedule.should_prune": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
     "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
@@ -177,6 +168,14 @@ BODY_CHECKS = {
     "observers.MSEObserver": (lambda: obs.MSEObserver(bits=1), r"bits must be in \[2, 16\]"),  # checked for the subclass
     "error.sqnr_db": (lambda: qe.sqnr_db([1.0, 2.0], [1.0]), "x and x_hat must have the same shape"),
     "error.error_split": (lambda: qe.error_split([1.0], 0.1, 0, 7, -8), "q_min must be < q_max"),
+    "ptq.float_ops": (lambda: ptq.float_ops(MLP), "model activations must be 'relu' or 'identity'"),
+    "ptq.calibrate": (lambda: ptq.calibrate(CNN, np.ones((2, 5))), r"X_calib must have shape n inputs of 64"),
+    "ptq.convert": (lambda: ptq.convert(CNN, np.ones((2, 64)), averaging_constant=0.0, observer=obs.MovingAverageObserver),
+                    r"averaging_constant must be in \(0, 1\]"),  # the observer's keywords are checked too
+    "ptq.simulate": (lambda: ptq.simulate(CNN, np.ones((2, 64)), a_bits=None, layer_bits=[8]), "layer_bits must have one entry"),
+    "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, np.ones((2, 5))), "X must have shape"),
+    "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), r"x must be \(n, in\) and W"),
+    "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
@@ -193,6 +192,7 @@ NO_INPUT = {
     "data.Split": "a result record of load_digits_split",
     "layers.Flatten": "takes no arguments",
     "ptq.QLayer": "a record of one op of an Int8Model",
+    "ptq.Int8Model": "the integer model built by convert (a record; its forward_int checks its input, a case below)",
     "formats.FloatFormat": "a result record of float_format",
     "minifloat.MiniFloat": "a result record of minifloat.float_format",
     "measure.Timing": "a result record of time_it (an empty sample list is refused in __post_init__)",
