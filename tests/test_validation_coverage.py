@@ -48,22 +48,6 @@ X, Y = np.ones((5, 3)), np.zeros(5, int)
 NAN = np.array([1.0, np.nan])
 
 CASES = {
-    "qat.ste_mask": (lambda: qat.ste_mask([1.0], 0.1, 0, 7, -8), "q_min must be < q_max"),
-    "qat.fake_quantize_ste": (lambda: qat.fake_quantize_ste([1.0], 0.0, 0, -8, 7), "scale must be > 0"),
-    "qat.nudged_range": (lambda: qat.nudged_range(1.0, -1.0), "x_min must be < x_max"),
-    "qat.fake_quant_with_min_max_grad": (lambda: qat.fake_quant_with_min_max_grad(np.ones(2), np.ones(3), -1.0, 1.0),
-                                         "dy must have the shape of x"),
-    "qat.lsq_grad_scale": (lambda: qat.lsq_grad_scale(0, 7), "n must be >= 1"),
-    "qat.lsq_init_step": (lambda: qat.lsq_init_step(NAN, 7), "w contains NaN"),
-    "qat.lsq_quantize": (lambda: qat.lsq_quantize([1.0], 0.0, 4, 3), r"s must be in \(0, inf\)"),
-    "qat.lsq_grads": (lambda: qat.lsq_grads([1.0], [1.0], 0.5, -1, 3), "Q_N must be >= 0"),
-    "qat.batch_norm": (lambda: qat.batch_norm(np.ones((2, 3)), np.ones(2), 0 * np.ones(3), np.ones(3), np.ones(3)),
-                       r"gamma must have shape \(3,\)"),
-    "qat.fold_batch_norm": (lambda: qat.fold_batch_norm(W, None, *[np.ones(3)] * 3, -np.ones(3)), "var must be >= 0"),
-    "qat.FakeQuant": (lambda: qat.FakeQuant(bits=1), r"bits must be in \[2, 16\]"),
-    "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
-    "qat.calibrate": (lambda: qat.calibrate(MLP.copy(), NAN), "X contains NaN"),
-    "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
     "ptq.Int8Model.forward_int": (lambda: ptq.Int8Model(0.1, 0).forward_int(np.array([[300]])), "q_x must hold int8"),
     "schedules.PruningSchedule.should_prune": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
     "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
@@ -176,6 +160,18 @@ BODY_CHECKS = {
     "ptq.float_layer_outputs": (lambda: ptq.float_layer_outputs(CNN, np.ones((2, 5))), "X must have shape"),
     "ptq.dynamic_int8_linear": (lambda: ptq.dynamic_int8_linear(np.ones((2, 3)), np.ones((4, 2))), r"x must be \(n, in\) and W"),
     "ptq.dynamic_forward": (lambda: ptq.dynamic_forward(CNN, np.ones((2, 64))), "dynamic_forward supports MLPs"),
+    "qat.ste_mask": (lambda: qat.ste_mask([1.0], 0.1, 0, 7, -8), "q_min must be < q_max"),
+    "qat.fake_quantize_ste": (lambda: qat.fake_quantize_ste(np.ones((2, 3)), [0.1, 0.2], [0, 0], -8, 7, axis=1),
+                              "scale must have one entry per channel"),
+    "qat.nudged_range": (lambda: qat.nudged_range(1.0, -1.0), "x_min must be < x_max"),
+    "qat.fake_quant_with_min_max_grad": (lambda: qat.fake_quant_with_min_max_grad(np.ones(2), np.ones(3), -1.0, 1.0),
+                                         "dy must have the shape of x"),
+    "qat.lsq_grads": (lambda: qat.lsq_grads([1.0, 2.0], [1.0], 0.5, 1, 3), "dy must have the shape of v"),
+    "qat.batch_norm": (lambda: qat.batch_norm(np.ones((2, 3)), np.ones(2), 0 * np.ones(3), np.ones(3), np.ones(3)),
+                       r"gamma must have shape \(3,\)"),
+    "qat.fold_batch_norm": (lambda: qat.fold_batch_norm(W, None, *[np.ones(3)] * 3, -np.ones(3)), "var must be >= 0"),
+    "qat.attach_fake_quant": (lambda: qat.attach_fake_quant(MLP.copy(), w_bits=[8]), "w_bits must have one entry per layer"),
+    "qat.allocate_bits": (lambda: qat.allocate_bits([10, 20], np.zeros((2, 3)), [2, 4, 8], 10), "budget must be >= 60"),
 }
 
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
