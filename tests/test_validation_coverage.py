@@ -6,6 +6,8 @@ is tried with every bad value of every argument, derived from the declarations, 
 filled with values the constraints accept. In a module where one function declares, all must. Modules
 not yet converted keep one hand-written bad call per function in CASES below; a public function in
 neither place (nor in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`.
+Checks a declaration cannot state (two arguments that must agree) stay in the function's body; BODY_CHECKS
+keeps one bad call for each, and its error must start with the argument's name.
 """
 import importlib
 import inspect
