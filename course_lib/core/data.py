@@ -15,17 +15,38 @@ from pathlib import Path
 import numpy as np
 
 from . import validation as v
+from .validation import Boolean, Integer, Real, Seed, Sequence, validate
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 Split = namedtuple("Split", "X_train y_train X_val y_val X_test y_test")
+FRACTIONS = Sequence(Real(low=0.0, low_inclusive=False), min_len=3, least="three shares (train, val, test)")
 
 
+class _FloatDtype(v.Constraint):
+    """A numpy float dtype (np.float32, "float64", ...): the digits' pixels are fractions of 16."""
+
+    def check(self, x, name):
+        try:
+            ok = np.dtype(x).kind == "f"
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} must be a float dtype (e.g. np.float32), got {x!r}")
+        return x
+
+    def good(self):
+        return np.float32
+
+    def bad(self):
+        return ["text", np.int64, 3]
+
+
+@validate(seed=Seed(), fractions=FRACTIONS)
 def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     """Draw a stratified train/val/test split of the 1,797 digits (used to write the data file)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    fractions = [v.real(f, "fractions", low=0.0, low_inclusive=False) for f in fractions]
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
     y = load_digits().target
@@ -36,16 +57,10 @@ def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     return {"train": sorted(map(int, train)), "val": sorted(map(int, val)), "test": sorted(map(int, test))}
 
 
+@validate(flatten=Boolean(), dtype=_FloatDtype())
 def load_digits_split(flatten=True, dtype=np.float32):
     """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
     from sklearn.datasets import load_digits
-
-    try:
-        ok = np.dtype(dtype).kind == "f"
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"dtype must be a float dtype (e.g. np.float32), got {dtype!r}")
     d = load_digits()
     X = (d.data / 16.0).astype(dtype)
     if not flatten:
@@ -56,15 +71,14 @@ def load_digits_split(flatten=True, dtype=np.float32):
     return Split(*(a for pair in parts for a in pair))
 
 
+@validate(n_samples=Integer(minimum=10), n_features=Integer(minimum=1), n_informative=Integer(minimum=0),
+          noise=Real(low=0.0), seed=Seed())
 def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise=3.0, seed=0):
     """Generate the tutorial's make_regression task, scaled as it did: x / max|x| per feature,
     y / max|y|; split 80/20 with random_state=42. Returns (X_train, y_train, X_val, y_val) float32."""
     from sklearn.datasets import make_regression
     from sklearn.model_selection import train_test_split
 
-    n_samples = v.integer(n_samples, "n_samples", minimum=10)
-    n_features = v.integer(n_features, "n_features", minimum=1)
-    n_informative = v.integer(n_informative, "n_informative", minimum=0)
     if n_informative > n_features:
         raise ValueError(f"n_informative must be <= n_features={n_features}, got {n_informative}")
     x, y = make_regression(n_samples=n_samples, n_features=n_features, n_informative=n_informative,

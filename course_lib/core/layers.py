@@ -13,8 +13,12 @@ import copy
 import numpy as np
 
 from . import validation as v
+from .validation import Choice, Duck, Integer, Optional, Seed, Sequence, validate
 from .nn import ACTIVATIONS, Network
 from .ops import col2im, conv_output_size, im2col, im2col_indices
+
+
+POSITIVE = Integer(minimum=1)
 
 
 class Conv2d:
@@ -22,11 +26,11 @@ class Conv2d:
 
     has_params = True
 
+    @validate(in_channels=POSITIVE, out_channels=POSITIVE, kernel_size=POSITIVE, stride=POSITIVE,
+              padding=Integer(minimum=0))
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
-        self.in_channels = v.integer(in_channels, "in_channels", minimum=1)
-        self.out_channels = v.integer(out_channels, "out_channels", minimum=1)
-        self.k = v.integer(kernel_size, "kernel_size", minimum=1)
-        self.stride, self.padding = v.integer(stride, "stride", minimum=1), v.integer(padding, "padding", minimum=0)
+        self.in_channels, self.out_channels, self.k = in_channels, out_channels, kernel_size
+        self.stride, self.padding = stride, padding
 
     def init(self, rng):
         """Return (W, b): He-normal weights (He et al. 2015), zero biases."""
@@ -60,8 +64,9 @@ class Dense:
 
     has_params = True
 
+    @validate(n_in=POSITIVE, n_out=POSITIVE)
     def __init__(self, n_in, n_out):
-        self.n_in, self.n_out = v.integer(n_in, "n_in", minimum=1), v.integer(n_out, "n_out", minimum=1)
+        self.n_in, self.n_out = n_in, n_out
 
     def init(self, rng):
         return rng.normal(0.0, np.sqrt(2.0 / self.n_in), (self.n_out, self.n_in)), np.zeros(self.n_out)
@@ -83,9 +88,10 @@ class Dense:
 class _Pool:
     has_params = False
 
+    @validate(kernel_size=POSITIVE, stride=Optional(POSITIVE))
     def __init__(self, kernel_size, stride=None):
-        self.k = v.integer(kernel_size, "kernel_size", minimum=1)
-        self.stride = self.k if stride is None else v.integer(stride, "stride", minimum=1)
+        self.k = kernel_size
+        self.stride = self.k if stride is None else stride
 
     def _patches(self, x):
         n, c, h, w = x.shape
@@ -149,8 +155,9 @@ class Reshape:
 
     has_params = False
 
+    @validate(shape=Sequence(POSITIVE))
     def __init__(self, shape):
-        self.shape = tuple(v.integer(s, "shape", minimum=1) for s in shape)
+        self.shape = tuple(shape)
 
     def forward(self, x):
         self.cache = x.shape
@@ -168,8 +175,9 @@ class Activation:
 
     has_params = False
 
+    @validate(name=Choice(*ACTIVATIONS))
     def __init__(self, name):
-        self.name = v.choice(name, "name", set(ACTIVATIONS))
+        self.name = name
 
     def forward(self, x):
         a = ACTIVATIONS[self.name].f(x)
@@ -192,9 +200,14 @@ def _check_hidden(d_hidden, n_layers):
     return d_hidden
 
 
+LAYER = Duck(("forward", "backward"), Flatten, "a layer (Conv2d, Dense, MaxPool2d, AvgPool2d, Flatten, Reshape, "
+             "Activation)")
+
+
 class Sequential(Network):
     """Layers applied in order; the parameters live in the lists W, b (one entry per Conv2d/Dense)."""
 
+    @validate(layers=Sequence(LAYER, least="one Conv2d or Dense layer"), seed=Seed())
     def __init__(self, layers, seed=0):
         self.layers = list(layers)
         if not self.layers or not any(getattr(l, "has_params", False) for l in self.layers):
@@ -273,11 +286,11 @@ class Sequential(Network):
         return "Sequential(\n" + "".join(f"  {l!r}\n" for l in self.layers) + ")"
 
 
+@validate(seed=Seed(), c1=POSITIVE, c2=POSITIVE, pool=Choice("max", "avg"))
 def digits_cnn(seed=0, c1=8, c2=16, pool="max"):
     """Return the course's CNN for 8x8 digits: conv 3x3 c1 -> ReLU -> max-pool 2 -> conv 3x3 c2 -> ReLU
     -> flatten -> dense 10. It takes the flat (n, 64) digits of `course_lib.core.data.load_digits_split`.
     pool="avg" uses average pooling (fake-quantized activations tie exactly inside max-pool windows)."""
-    c1, c2 = v.integer(c1, "c1", minimum=1), v.integer(c2, "c2", minimum=1)
-    pooling = {"max": MaxPool2d, "avg": AvgPool2d}[v.choice(pool, "pool", {"max", "avg"})]
+    pooling = {"max": MaxPool2d, "avg": AvgPool2d}[pool]
     return Sequential([Reshape((1, 8, 8)), Conv2d(1, c1, 3, padding=1), Activation("relu"), pooling(2),
                        Conv2d(c1, c2, 3, padding=1), Activation("relu"), Flatten(), Dense(c2 * 4 * 4, 10)], seed=seed)

@@ -21,12 +21,13 @@ from itertools import product
 
 import numpy as np
 
-from . import validation as v
+from .validation import Array, Choice, Seed, validate
 
 VALUES = (3, 3, 2, 3, 4, 2)  # number of values of a1..a6 (each value runs 1..k)
 TRAIN_SIZE = {1: 124, 2: 169, 3: 122}
 NOISE = {1: 0.0, 2: 0.0, 3: 0.05}
 Monk = namedtuple("Monk", "X_train y_train X_test y_test A_train A_test flipped")
+PROBLEM = Choice(1, 2, 3)
 
 
 def all_examples():
@@ -34,9 +35,9 @@ def all_examples():
     return np.array(list(product(*[range(1, k + 1) for k in VALUES])), dtype=int)
 
 
+@validate(problem=PROBLEM, A=Array(ndim=2))
 def rule(problem, A):
     """Return the true class (0/1 int) of each attribute row of A under MONK-`problem`'s rule."""
-    problem = v.choice(problem, "problem", {1, 2, 3})
     A = np.asarray(A, dtype=int)
     if A.ndim != 2 or A.shape[1] != 6:
         raise ValueError(f"A must have shape (n, 6) (attributes a1..a6), got {A.shape}")
@@ -50,6 +51,7 @@ def rule(problem, A):
     return y.astype(int)
 
 
+@validate(A=Array(ndim=2))
 def one_hot(A):
     """Return the 17-column one-hot encoding of attribute rows A (values from 1)."""
     A = np.asarray(A, dtype=int)
@@ -60,6 +62,7 @@ def one_hot(A):
     return np.hstack(cols)
 
 
+@validate(problem=PROBLEM, seed=Seed())
 def monk(problem, seed=0):
     """Return MONK-`problem` as Monk(X_train, y_train, X_test, y_test, A_train, A_test, flipped).
 
@@ -67,8 +70,6 @@ def monk(problem, seed=0):
     MONK-3: round(0.05 * 122) = 6 of them get a flipped label (`flipped` lists their training rows).
     Test: all 432 examples with their true labels. y are int 0/1 vectors, X one-hot float (17 columns).
     """
-    problem = v.choice(problem, "problem", {1, 2, 3})
-    seed = v.integer(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     A = all_examples()
     y = rule(problem, A)

@@ -6,17 +6,44 @@ One home for the index arithmetic of a convolution, so `layers` (float) and `qua
 import numpy as np
 
 from . import validation as v
+from .validation import Integer, Sequence, validate
+
+SIZE, STRIDE, PADDING = Integer(minimum=1), Integer(minimum=1), Integer(minimum=0)
 
 
+class _Batch(v.Constraint):
+    """A numeric numpy array with `ndim` dimensions (a batch of feature maps or of patches).
+
+    Finiteness is not checked: a diverged model's activations hold NaN and must flow through to its loss,
+    as in torch (the network's input is checked where it enters, in Sequential.forward).
+    """
+
+    def __init__(self, ndim):
+        self.ndim = ndim
+
+    def check(self, x, name):
+        if not isinstance(x, np.ndarray) or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise TypeError(f"{name} must be a numpy array of numbers, got {type(x).__name__}")
+        if x.ndim != self.ndim:
+            raise ValueError(f"{name} must be {self.ndim}-dimensional, got shape {x.shape}")
+        return x
+
+    def good(self):
+        return np.ones((1,) * self.ndim)
+
+    def bad(self):
+        return ["abc", [1.0], np.ones((1,) * (self.ndim + 1)), np.array(["a"] * 2).reshape((1,) * (self.ndim - 1) + (2,))]
+
+
+@validate(n=SIZE, k=SIZE, stride=STRIDE, padding=PADDING)
 def conv_output_size(n, k, stride=1, padding=0):
     """Return the output length of a convolution: floor((n + 2 padding - k) / stride) + 1."""
-    n, k = v.integer(n, "n", minimum=1), v.integer(k, "k", minimum=1)
-    stride, padding = v.integer(stride, "stride", minimum=1), v.integer(padding, "padding", minimum=0)
     if n + 2 * padding < k:
         raise ValueError(f"k must be <= n + 2 padding = {n + 2 * padding}, got {k}")
     return (n + 2 * padding - k) // stride + 1
 
 
+@validate(c=SIZE, h=SIZE, w=SIZE, k_h=SIZE, k_w=SIZE, stride=STRIDE, padding=PADDING)
 def im2col_indices(c, h, w, k_h, k_w, stride=1, padding=0):
     """Return index arrays (ch, row, col), each (c k_h k_w, h_out w_out), into the PADDED input.
 
@@ -30,6 +57,7 @@ def im2col_indices(c, h, w, k_h, k_w, stride=1, padding=0):
     return ch, row, col
 
 
+@validate(x=_Batch(4), k_h=SIZE, k_w=SIZE, stride=STRIDE, padding=PADDING)
 def im2col(x, k_h, k_w, stride=1, padding=0):
     """Return the patch matrices of a batch x (n, c, h, w): shape (n, c k_h k_w, h_out w_out)."""
     n, c, h, w = x.shape
@@ -38,8 +66,12 @@ def im2col(x, k_h, k_w, stride=1, padding=0):
     return xp[:, ch, row, col]
 
 
+@validate(cols=_Batch(3), x_shape=Sequence(SIZE, min_len=4, least="4 sizes (n, c, h, w)"), k_h=SIZE, k_w=SIZE,
+          stride=STRIDE, padding=PADDING)
 def col2im(cols, x_shape, k_h, k_w, stride=1, padding=0):
     """Return the gradient w.r.t. x from one w.r.t. its patches: overlapping patches add up."""
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be 4 sizes (n, c, h, w), got {tuple(x_shape)}")
     n, c, h, w = x_shape
     ch, row, col = im2col_indices(c, h, w, k_h, k_w, stride, padding)
     dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)

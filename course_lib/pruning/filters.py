@@ -8,15 +8,17 @@ Flatten. The result is a narrower dense network: fewer parameters, fewer MACs, a
 import numpy as np
 
 from ..core import validation as v
-from ..core.layers import Conv2d, Dense, Flatten
-from .masks import slice_norms, structured_mask
+from ..core.validation import Array, Fraction, InstanceOf, Integer, Sequence, validate
+from ..core.layers import Conv2d, Dense, Flatten, Sequential, digits_cnn
+from .masks import P_NORM, slice_norms, structured_mask
 from ..core.nn import accuracy
 
+CNN = InstanceOf(Sequential, lambda: digits_cnn(0), "course_lib.core.layers.Sequential")
 
+
+@validate(model=CNN)
 def conv_layers(model):
     """Return the indices (into model.W) of the Conv2d layers of a conv Sequential."""
-    if not hasattr(model, "param_layers"):
-        raise TypeError(f"model must be a course_lib.core.layers.Sequential, got {type(model).__name__}")
     return [i for i, layer in enumerate(model.param_layers) if isinstance(layer, Conv2d)]
 
 
@@ -28,11 +30,13 @@ def _check_conv(model, layer):
     return layer
 
 
+@validate(model=CNN, layer=Integer(), p=P_NORM)
 def filter_norms(model, layer, p=1):
     """Return the Lp norm of every filter of conv layer `layer`: ||W[o, :, :, :]||_p (Li et al. 2017, sec. 3.1)."""
     return slice_norms(model.effective_weights()[_check_conv(model, layer)], axis=0, p=p)
 
 
+@validate(model=CNN, layer=Integer(), fraction=Fraction(), p=P_NORM)
 def filter_keep(model, layer, fraction, p=1):
     """Return a bool vector over the filters: False for the round(fraction * n) of smallest Lp norm.
 
@@ -41,6 +45,7 @@ def filter_keep(model, layer, fraction, p=1):
     return structured_mask(model.effective_weights()[_check_conv(model, layer)], fraction, axis=0, p=p)[:, 0, 0, 0]
 
 
+@validate(model=CNN, layer=Integer(), keep=Array())
 def remove_filters(model, layer, keep):
     """Return a NARROWER copy of `model` without the filters of conv `layer` where `keep` is False.
 
@@ -86,6 +91,7 @@ def _next_layer_columns(model, layer, keep):
     return np.repeat(keep, per_channel)
 
 
+@validate(model=CNN, fraction=Fraction(), p=P_NORM)
 def prune_filters(model, fraction, p=1):
     """Return a narrower copy: every conv layer loses round(fraction * filters) of smallest Lp norm.
 
@@ -98,6 +104,7 @@ def prune_filters(model, fraction, p=1):
     return new
 
 
+@validate(model=CNN, layer=Integer(), fractions=Sequence(Fraction()), X=Array(), y=Array(), p=P_NORM)
 def filter_sensitivity(model, layer, fractions, X, y, p=1):
     """Return the accuracy on (X, y) after removing each fraction of conv `layer`'s filters (smallest
     Lp norm first), one layer at a time, no retraining (Li et al. 2017, sec. 3.2; Distiller's

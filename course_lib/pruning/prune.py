@@ -12,9 +12,33 @@ Zhu & Gupta 2017 ("To prune, or not to prune", gradual schedule); tfmot's prunin
 import numpy as np
 
 from ..core import validation as v
-from .masks import global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
-from ..core.nn import accuracy
+from ..core.validation import Array, Choice, Duck, Fraction, InstanceOf, Integer, Mapping, Optional, Real, Seed, \
+    Sequence, validate
+from .masks import P_NORM, RULE, global_magnitude_masks, magnitude_mask, slice_norms, structured_mask
+from .schedules import ConstantSparsity
+from ..core.nn import MLP, NETWORK, accuracy
 from ..core.nn import train as nn_train
+
+TRAIN = nn_train.constraints  # what iterative_prune and gradual_prune pass on to nn.train, checked as it checks it
+SCOPE = Choice("layer", "global")
+LAYERS = Optional(Sequence(Integer(minimum=0), least="one layer index"))
+LAYER = Integer(minimum=0)
+MLP_MODEL = InstanceOf(MLP, lambda: MLP([2, 2, 2]), "course_lib MLP (nn.MLP)")
+SCHEDULE = Duck(("should_prune", "sparsity"), lambda: ConstantSparsity(0.5, 0),
+                "a course_lib.pruning.schedules schedule (PolynomialDecay, ConstantSparsity)")
+
+
+class _PerLayer(v.Constraint):
+    """One fraction in [0, 1], or a list of them (one per pruned layer; the count is checked in the body)."""
+
+    def check(self, x, name):
+        return v.fraction(x, name) if np.ndim(x) == 0 else Sequence(Fraction()).check(x, name)
+
+    def good(self):
+        return 0.5
+
+    def bad(self):
+        return ["abc", 1.5, -0.1, [0.5, 2.0], []]
 
 
 def _layers(model, layers):
@@ -28,17 +52,30 @@ def _layers(model, layers):
     return out
 
 
-def _per_layer(sparsity, layers):
+def _layer(model, layer):
+    """Return the one layer index `layer`, checked against the model's number of weight matrices."""
+    if not 0 <= layer < len(model.W):
+        raise ValueError(f"layer must be in [0, {len(model.W) - 1}], got {layer}")
+    return layer
+
+
+def _per_layer(sparsity, layers, name="sparsity"):
     """Broadcast one sparsity (or a list, one per pruned layer) to a list of fractions."""
     if np.ndim(sparsity) == 0:
-        return [v.fraction(sparsity, "sparsity")] * len(layers)
+        return [v.fraction(sparsity, name)] * len(layers)
     if len(sparsity) != len(layers):
-        raise ValueError(f"sparsity must be one number or one per pruned layer ({len(layers)}), "
+        raise ValueError(f"{name} must be one number or one per pruned layer ({len(layers)}), "
                          f"got {len(sparsity)} values")
-    return [v.fraction(s, "sparsity") for s in sparsity]
+    return [v.fraction(s, name) for s in sparsity]
+
+
+def _train_kw(train_kw):
+    """Check the keyword arguments passed on to nn.train with its own constraints (nested calls trust us)."""
+    return {k: TRAIN[k].check(a, k) if k in TRAIN else a for k, a in train_kw.items()}
 
 
 # --------------------------------------------------------------------------- one-shot, iterative
+@validate(model=NETWORK, sparsity=_PerLayer(), scope=SCOPE, rule=RULE, layers=LAYERS)
 def magnitude_masks(model, sparsity, scope="layer", rule="torch", layers=None):
     """Return {layer: mask} that prunes the smallest |W * m| per layer or over all layers at once.
 
@@ -46,8 +83,6 @@ def magnitude_masks(model, sparsity, scope="layer", rule="torch", layers=None):
     scope="global": one threshold over all the listed layers (torch's global_unstructured; rule torch).
     Already-pruned weights are 0, hence smallest: masks only grow sparser as the target rises.
     """
-    v.choice(scope, "scope", {"layer", "global"})
-    v.choice(rule, "rule", {"torch", "tfmot"})
     layers = _layers(model, layers)
     weights = model.effective_weights()
     if scope == "global":
@@ -58,19 +93,26 @@ def magnitude_masks(model, sparsity, scope="layer", rule="torch", layers=None):
     return {l: magnitude_mask(weights[l], s, rule) for l, s in zip(layers, _per_layer(sparsity, layers))}
 
 
+@validate(model=NETWORK, masks=Mapping(Array()))
 def with_masks(model, masks):
     """Return a copy of `model` with the given {layer: mask} set and its weights multiplied by them."""
-    new = model.copy()
-    layers = _layers(model, list(masks))
+    bad = [l for l in masks if isinstance(l, (bool, np.bool_)) or not isinstance(l, (int, np.integer))
+           or not 0 <= l < len(model.W)]
+    if bad:
+        raise ValueError(f"masks must map layer indices in [0, {len(model.W) - 1}] to bool arrays, got keys {bad}")
+    new, layers = model.copy(), list(masks)
     new.set_masks([np.asarray(masks[l], dtype=bool) if l in layers else m for l, m in enumerate(new.masks)])
     return new
 
 
+@validate(model=NETWORK, sparsity=_PerLayer(), scope=SCOPE, rule=RULE, layers=LAYERS)
 def prune_one_shot(model, sparsity, scope="layer", rule="torch", layers=None):
     """Return a pruned copy of `model`: magnitude masks at `sparsity`, no retraining (Han et al. 2015)."""
     return with_masks(model, magnitude_masks(model, sparsity, scope, rule, layers))
 
 
+@validate(model=NETWORK, X=TRAIN["X"], y=TRAIN["y"], sparsities=Sequence(Fraction()), epochs=TRAIN["epochs"],
+          scope=SCOPE, layers=LAYERS, seed=Seed())
 def iterative_prune(model, X, y, sparsities, epochs, scope="layer", layers=None, seed=0, **train_kw):
     """Return (model, per-step copies): prune to each sparsity in turn, fine-tune `epochs` after each.
 
@@ -78,7 +120,7 @@ def iterative_prune(model, X, y, sparsities, epochs, scope="layer", layers=None,
     """
     if len(sparsities) == 0 or any(b < a for a, b in zip(sparsities[:-1], sparsities[1:])):
         raise ValueError(f"sparsities must be a non-empty increasing sequence, got {list(sparsities)}")
-    steps = []
+    train_kw, steps = _train_kw(train_kw), []
     for i, s in enumerate(sparsities):
         model = prune_one_shot(model, s, scope, "torch", layers)
         nn_train(model, X, y, epochs, seed=seed + i, **train_kw)
@@ -87,6 +129,9 @@ def iterative_prune(model, X, y, sparsities, epochs, scope="layer", layers=None,
 
 
 # --------------------------------------------------------------------------- gradual (schedule-driven)
+@validate(model=NETWORK, X=TRAIN["X"], y=TRAIN["y"], schedule=SCHEDULE, epochs=TRAIN["epochs"], lr=TRAIN["lr"],
+          batch_size=TRAIN["batch_size"], momentum=TRAIN["momentum"], seed=TRAIN["seed"], loss=TRAIN["loss"], rule=RULE,
+          layers=LAYERS)
 def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0,
                   loss="cross_entropy", rule="tfmot", layers=None):
     """Train a copy of `model` while a schedule raises its sparsity; return (model, history).
@@ -96,10 +141,6 @@ def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum
     schedule.sparsity(step); gradients are masked, so pruned weights stay 0 until the next update.
     history: one (step, target sparsity, measured sparsity of the pruned layers) per mask update.
     """
-    epochs = v.integer(epochs, "epochs", minimum=0)
-    batch_size = v.integer(batch_size, "batch_size", minimum=1)
-    if not (hasattr(schedule, "should_prune") and hasattr(schedule, "sparsity")):
-        raise TypeError("schedule must be a course_lib.pruning.schedules schedule (PolynomialDecay, ConstantSparsity)")
     model, layers = model.copy(), _layers(model, layers)
     history = []
 
@@ -114,18 +155,21 @@ def gradual_prune(model, X, y, schedule, epochs, lr=0.1, batch_size=32, momentum
     return model, history
 
 
+@validate(model=NETWORK, layers=LAYERS)
 def pruned_fraction(model, layers=None):
     """Return the fraction of exact zeros over the weight matrices of `layers` (biases excluded)."""
     ws = [model.W[l] for l in _layers(model, layers)]
     return float(sum(np.sum(w == 0) for w in ws) / sum(w.size for w in ws))
 
 
+@validate(schedule=SCHEDULE, n_steps=Integer(minimum=0))
 def update_steps(schedule, n_steps):
     """Return the steps 1..n_steps at which a tfmot-style schedule updates the masks."""
-    n_steps = v.integer(n_steps, "n_steps", minimum=0)
     return [t for t in range(1, n_steps + 1) if schedule.should_prune(t)]
 
 
+@validate(n_steps=Integer(minimum=0), begin_pruning_step=Integer(minimum=0), end_pruning_step=Integer(minimum=-1),
+          pruning_frequency=Integer(minimum=1))
 def contrib_update_steps(n_steps, begin_pruning_step=0, end_pruning_step=-1, pruning_frequency=10):
     """Return the steps 1..n_steps at which tf.contrib.model_pruning updated its masks.
 
@@ -133,10 +177,7 @@ def contrib_update_steps(n_steps, begin_pruning_step=0, end_pruning_step=-1, pru
     update when begin <= gs <= end (or end < 0) AND last_update + frequency <= gs; then last_update = gs.
     last_update starts at 0, so it is not tfmot's `(gs - begin) % frequency == 0`.
     """
-    n_steps = v.integer(n_steps, "n_steps", minimum=0)
-    begin = v.integer(begin_pruning_step, "begin_pruning_step", minimum=0)
-    end = v.integer(end_pruning_step, "end_pruning_step", minimum=-1)
-    freq = v.integer(pruning_frequency, "pruning_frequency", minimum=1)
+    begin, end, freq = begin_pruning_step, end_pruning_step, pruning_frequency
     last, out = 0, []
     for gs in range(1, n_steps + 1):
         if begin <= gs and (gs <= end or end < 0) and last + freq <= gs:
@@ -146,34 +187,35 @@ def contrib_update_steps(n_steps, begin_pruning_step=0, end_pruning_step=-1, pru
 
 
 # --------------------------------------------------------------------------- sensitivity analysis
+@validate(model=NETWORK, layer=LAYER, sparsities=Sequence(Fraction()), X=Array(), y=Array(), rule=RULE)
 def layer_sensitivity(model, layer, sparsities, X, y, rule="torch"):
     """Return the accuracy on (X, y) after pruning only `layer` to each sparsity (no retraining).
 
     Li et al. 2017, Sec. 3.2 / Distiller's perform_sensitivity_analysis: one layer at a time,
     the others untouched; the model itself is not changed.
     """
-    layer = _layers(model, [layer])[0]
+    layer = _layer(model, layer)
     return np.array([accuracy(prune_one_shot(model, s, "layer", rule, [layer]), X, y)
                      for s in [v.fraction(s, "sparsities") for s in sparsities]])
 
 
+@validate(model=NETWORK, sparsities=Sequence(Fraction()), X=Array(), y=Array(), layers=LAYERS, rule=RULE)
 def sensitivity_analysis(model, sparsities, X, y, layers=None, rule="torch"):
     """Return an array (n_layers, n_sparsities): accuracy with one layer pruned at a time."""
     return np.stack([layer_sensitivity(model, l, sparsities, X, y, rule) for l in _layers(model, layers)])
 
 
+@validate(sparsities=Array(ndim=1), scores=Array(ndim=1), baseline=Real(), max_drop=Fraction())
 def largest_safe_sparsity(sparsities, scores, baseline, max_drop):
     """Return the largest sparsity s such that every tested sparsity <= s scores >= baseline - max_drop.
 
     The walk stops at the first failure (later recoveries are noise, not safety); 0.0 if the first fails.
     """
-    s = np.asarray(v.as_array(sparsities, "sparsities"), dtype=float)
-    a = np.asarray(v.as_array(scores, "scores"), dtype=float)
+    s, a = np.asarray(sparsities, dtype=float), np.asarray(scores, dtype=float)
     if s.shape != a.shape or s.ndim != 1:
         raise ValueError(f"sparsities and scores must be 1-d of the same length, got {s.shape} and {a.shape}")
     if np.any(np.diff(s) <= 0):
         raise ValueError("sparsities must be strictly increasing")
-    v.fraction(max_drop, "max_drop")
     best, floor = 0.0, baseline - max_drop - 1e-9  # 1e-9: 0.975 - 0.01 = 0.96500...01 must not fail 0.965
     for si, ai in zip(s, a):
         if ai < floor:
@@ -182,25 +224,28 @@ def largest_safe_sparsity(sparsities, scores, baseline, max_drop):
     return best
 
 
+@validate(curves=Array(), sparsities=Array(ndim=1), baseline=Real(), max_drop=Fraction())
 def targets_from_sensitivity(curves, sparsities, baseline, max_drop):
     """Return one sparsity target per layer: largest_safe_sparsity of each layer's curve."""
     return [largest_safe_sparsity(sparsities, c, baseline, max_drop) for c in np.atleast_2d(curves)]
 
 
 # --------------------------------------------------------------------------- structured removal
+@validate(model=NETWORK, layer=LAYER, p=P_NORM)
 def neuron_norms(model, layer, p=1):
     """Return the Lp norm of each output neuron's incoming weights: ||W[layer][i, :]||_p (Li et al.)."""
-    layer = _layers(model, [layer])[0]
+    layer = _layer(model, layer)
     return slice_norms(model.effective_weights()[layer], axis=0, p=p)
 
 
+@validate(model=MLP_MODEL, layer=LAYER, keep=Array())
 def remove_neurons(model, layer, keep):
     """Return a NARROWER copy of `model` that keeps only the hidden neurons `keep` of `layer`.
 
     Neuron i of layer l is row i of W[l] and entry i of b[l], and it feeds column i of W[l + 1]:
     all three go, so the next layer's inputs stay consistent. `keep`: indices or a bool vector.
     """
-    layer = _layers(model, [layer])[0]
+    layer = _layer(model, layer)
     if layer == len(model.W) - 1:
         raise ValueError(f"layer must be a hidden layer in [0, {len(model.W) - 2}]: the output layer's "
                          "neurons are the model's outputs")
@@ -225,6 +270,7 @@ def remove_neurons(model, layer, keep):
     return new
 
 
+@validate(model=MLP_MODEL, fraction=_PerLayer(), p=P_NORM, strategy=Choice("independent", "greedy"))
 def prune_neurons(model, fraction, p=1, strategy="independent"):
     """Return a narrower copy: every hidden layer loses round(fraction * width) neurons of least Lp norm.
 
@@ -233,9 +279,8 @@ def prune_neurons(model, fraction, p=1, strategy="independent"):
     l - 1 are gone, so removed inputs no longer count (Li et al. 2017, Sec. 3.3, both strategies).
     `fraction` is one number or one per hidden layer.
     """
-    v.choice(strategy, "strategy", {"independent", "greedy"})
     hidden = list(range(len(model.W) - 1))
-    fractions = _per_layer(fraction, hidden)
+    fractions = _per_layer(fraction, hidden, "fraction")
     keeps = {}
     new = model.copy()
     for l, f in zip(hidden, fractions):
@@ -252,22 +297,19 @@ def prune_neurons(model, fraction, p=1, strategy="independent"):
 
 
 # --------------------------------------------------------------------------- equal-budget comparison
+@validate(sizes=Sequence(Integer(minimum=1), min_len=2, least="an input and an output width"))
 def dense_weight_count(sizes):
     """Return the number of weights (no biases) of a dense MLP: sum_l n_{l-1} n_l."""
-    sizes = [v.integer(s, "sizes", minimum=1) for s in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
     return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+@validate(n_in=Integer(minimum=1), n_out=Integer(minimum=1), n_hidden=Integer(minimum=1), budget=Integer(minimum=0))
 def matching_width(n_in, n_out, n_hidden, budget):
     """Return the largest hidden width h whose dense MLP [n_in, h x n_hidden, n_out] has <= budget weights.
 
     Used to compare a large sparse model with a small dense one at equal non-zero count
     (Zhu & Gupta 2017, Sec. 5). Returns 0 if even h = 1 exceeds the budget.
     """
-    n_in, n_out = v.integer(n_in, "n_in", minimum=1), v.integer(n_out, "n_out", minimum=1)
-    n_hidden, budget = v.integer(n_hidden, "n_hidden", minimum=1), v.integer(budget, "budget", minimum=0)
     h = 0
     while dense_weight_count([n_in] + [h + 1] * n_hidden + [n_out]) <= budget:
         h += 1

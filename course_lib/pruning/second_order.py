@@ -20,33 +20,29 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..core import validation as v
-from ..core.nn import ACTIVATIONS, LOSSES, flat_layout, from_flat, softmax, to_flat
+from ..core.validation import Array, Boolean, Choice, InstanceOf, Integer, Optional, Positive, validate
+from ..core.nn import ACTIVATIONS, LOSSES, MLP, NETWORK, flat_layout, from_flat, softmax, to_flat
 
-def _check_model(model):
-    if not all(hasattr(model, a) for a in ("W", "b", "masks", "forward")):
-        raise TypeError(f"model must be a course_lib network (with W, b, masks, forward), got {type(model).__name__}")
+MLP_MODEL = InstanceOf(MLP, lambda: MLP([2, 2, 2]), "course_lib MLP (nn.MLP)")
+LOSS = Choice(*LOSSES)
 
 
+@validate(model=NETWORK)
 def flat_keep(model):
     """Return a bool vector over theta: False where a mask removed the weight (biases are always True)."""
-    _check_model(model)
     return to_flat([np.ones(w.shape, bool) if m is None else np.asarray(m, bool)
                     for w, m in zip(model.W, model.masks)], [np.ones(b.shape, bool) for b in model.b])
 
 
+@validate(model=NETWORK)
 def weight_positions(model):
     """Return a bool vector over theta: True for entries of weight matrices, False for biases."""
-    _check_model(model)
     return to_flat([np.ones(w.shape, bool) for w in model.W], [np.zeros(b.shape, bool) for b in model.b])
 
 
-def _check_data(model, X, y, loss):
-    v.choice(loss, "loss", set(LOSSES))
-    X = v.as_array(X, "X").astype(float)
-    if X.ndim != 2 or X.shape[1] != model.sizes[0]:
-        raise ValueError(f"X must have shape (n, {model.sizes[0]}), got {X.shape}")
-    y = v.as_array(y, "y")
+def _check_data(model, X, y):
+    X = _check_x(model, X)
+    y = np.asarray(y)
     if len(y) != len(X):
         raise ValueError(f"y must have {len(X)} rows (one per row of X), got {len(y)}")
     return X, y
@@ -66,14 +62,22 @@ def _loss_hessian_times(loss, out, y, r):
     return (p * r - p * np.sum(p * r, axis=-1, keepdims=True)) / out.shape[0]
 
 
+def _check_x(model, X):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != model.sizes[0]:
+        raise ValueError(f"X must have shape (n, {model.sizes[0]}), got {X.shape}")
+    return X
+
+
+@validate(model=MLP_MODEL, X=Array(), y=Array(), V=Array(), loss=LOSS)
 def hessian_vector_products(model, X, y, V, loss="mse"):
     """Return H V^T as rows: row k is H @ V[k] for every direction V[k] (shape (k, n_params)).
 
     Pearlmutter's R-operator: R{.} = d/dr (.)(theta + r v) at r = 0, pushed forward through the
     network, then backward through back-propagation (Pearlmutter 1994, section 4).
     """
-    X, y = _check_data(model, X, y, loss)
-    V = np.atleast_2d(v.as_array(V, "V").astype(float))
+    X, y = _check_data(model, X, y)
+    V = np.atleast_2d(np.asarray(V, dtype=float))
     if V.shape[1] != model.n_params:
         raise ValueError(f"V must have {model.n_params} columns (one per parameter), got {V.shape}")
     keep = flat_keep(model)
@@ -104,6 +108,7 @@ def hessian_vector_products(model, X, y, V, loss="mse"):
     return np.concatenate(out, axis=1) * keep
 
 
+@validate(model=MLP_MODEL, X=Array(), y=Array(), loss=LOSS)
 def hessian(model, X, y, loss="mse"):
     """Return the exact Hessian d^2 L / d theta^2 (n_params x n_params), symmetrised.
 
@@ -113,11 +118,10 @@ def hessian(model, X, y, loss="mse"):
     return (H + H.T) / 2.0
 
 
+@validate(model=MLP_MODEL, X=Array())
 def output_jacobian(model, X):
     """Return J of shape (n, K, n_params): J[n, k] = d out_k(x_n) / d theta, one row per sample."""
-    X = v.as_array(X, "X").astype(float)
-    if X.ndim != 2 or X.shape[1] != model.sizes[0]:
-        raise ValueError(f"X must have shape (n, {model.sizes[0]}), got {X.shape}")
+    X = _check_x(model, X)
     Ws = model.effective_weights()
     zs, acts = _forward(model, X)
     n, K = X.shape[0], model.sizes[-1]
@@ -133,13 +137,13 @@ def output_jacobian(model, X):
     return np.concatenate(parts, axis=2)
 
 
+@validate(model=MLP_MODEL, X=Array(), y=Optional(Array()), loss=LOSS)
 def gauss_newton(model, X, y=None, loss="mse"):
     """Return the outer-product (Gauss-Newton) Hessian G = sum_n J_n^T (d^2 L / d out_n^2) J_n.
 
     mse: G = 2/(nK) sum_{n,k} J_nk J_nk^T (the exact Hessian minus the residual terms);
     cross_entropy: G = 1/n sum_n J_n^T (diag p_n - p_n p_n^T) J_n (the Fisher of the softmax).
     """
-    v.choice(loss, "loss", set(LOSSES))
     J = output_jacobian(model, X)
     n, K, _ = J.shape
     if loss == "mse":
@@ -149,6 +153,7 @@ def gauss_newton(model, X, y=None, loss="mse"):
     return np.einsum("nki,nkl,nlj->ij", J, M, J)
 
 
+@validate(model=MLP_MODEL, X=Array(), y=Array(), loss=LOSS, gauss_newton=Boolean())
 def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     """Return LeCun's back-propagated Hessian diagonal h_kk, one entry per parameter.
 
@@ -160,7 +165,7 @@ def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     sum_{l != m} are dropped, and the bracket too when gauss_newton=True).
     Exact for a single layer, and for one hidden layer with one output; an approximation otherwise.
     """
-    X, y = _check_data(model, X, y, loss)
+    X, y = _check_data(model, X, y)
     Ws = model.effective_weights()
     zs, acts = _forward(model, X)
     out = acts[-1]
@@ -186,31 +191,28 @@ def hessian_diag_lecun(model, X, y, loss="mse", gauss_newton=True):
     return np.concatenate(parts)
 
 
+@validate(h_inv=Array(ndim=2), x=Array(), n_samples=Positive())
 def woodbury_update(h_inv, x, n_samples):
     """Return H_{m+1}^-1 = H_m^-1 - (H_m^-1 x x^T H_m^-1) / (n_samples + x^T H_m^-1 x).
 
     One step of Hassibi & Stork (1993, eq. 8), who call the sample count P: adds x x^T / n_samples
     to H (the Sherman-Morrison identity).
     """
-    h_inv = v.as_array(h_inv, "h_inv").astype(float)
-    x = v.as_array(x, "x").astype(float).reshape(-1)
+    h_inv, x = np.asarray(h_inv, dtype=float), np.asarray(x, dtype=float).reshape(-1)
     if h_inv.shape != (x.size, x.size):
         raise ValueError(f"h_inv must have shape ({x.size}, {x.size}) to match x, got {h_inv.shape}")
-    n_samples = v.real(n_samples, "n_samples", low=0.0, low_inclusive=False)
     hx = h_inv @ x
     return h_inv - np.outer(hx, hx) / (n_samples + x @ hx)
 
 
+@validate(grads=Array(ndim=2), alpha=Positive())
 def inverse_hessian_woodbury(grads, alpha):
     """Return H^-1 for H = alpha I + (1/n) sum_m x_m x_m^T, built one row x_m of `grads` at a time.
 
     H_0^-1 = I / alpha, then `woodbury_update` with n = the number of rows (Hassibi & Stork 1993,
     eq. 8-9). Cost O(n p^2) for p parameters instead of forming H and inverting it in O(p^3).
     """
-    grads = v.as_array(grads, "grads").astype(float)
-    if grads.ndim != 2:
-        raise ValueError(f"grads must be a 2-d array (n samples x p parameters), got shape {grads.shape}")
-    alpha = v.real(alpha, "alpha", low=0.0, low_inclusive=False)
+    grads = np.asarray(grads, dtype=float)
     n_samples, p = grads.shape
     h_inv = np.eye(p) / alpha
     for x in grads:
@@ -219,29 +221,29 @@ def inverse_hessian_woodbury(grads, alpha):
     return h_inv
 
 
-def _check_w_h(w, h, name):
-    w = v.as_array(w, "w").astype(float).reshape(-1)
-    h = v.as_array(h, name).astype(float)
-    return w, h
+def _check_w_h(w, h):
+    return np.asarray(w, dtype=float).reshape(-1), np.asarray(h, dtype=float)
 
 
+@validate(w=Array(), h_diag=Array())
 def obd_saliency(w, h_diag):
     """Return the OBD saliency of every weight.
 
     s_k = h_kk * w_k**2 / 2   (LeCun, Denker & Solla 1990, eq. 6)
     """
-    w, h = _check_w_h(w, h_diag, "h_diag")
+    w, h = _check_w_h(w, h_diag)
     if h.reshape(-1).shape != w.shape:
         raise ValueError(f"h_diag must have one entry per weight ({w.size}), got shape {h.shape}")
     return h.reshape(-1) * w ** 2 / 2.0
 
 
+@validate(w=Array(), h_inv=Array())
 def obs_saliency(w, h_inv):
     """Return the OBS saliency L_q = w_q**2 / (2 [H^-1]_qq) of every weight (Hassibi & Stork 1993, eq. 5).
 
     Entries with [H^-1]_qq = 0 (weights already removed by `obs_update`) get +inf.
     """
-    w, h = _check_w_h(w, h_inv, "h_inv")
+    w, h = _check_w_h(w, h_inv)
     if h.shape != (w.size, w.size):
         raise ValueError(f"h_inv must have shape ({w.size}, {w.size}), got {h.shape}")
     d = np.diag(h)
@@ -251,6 +253,7 @@ def obs_saliency(w, h_inv):
         return np.where(d > 0, w ** 2 / (2.0 * np.where(d > 0, d, 1.0)), np.inf)
 
 
+@validate(w=Array(), h_inv=Array(), q=Integer(minimum=0))
 def obs_update(w, h_inv, q):
     """Remove weight q optimally; return (w + dw, H^-1 restricted to the other weights).
 
@@ -258,11 +261,10 @@ def obs_update(w, h_inv, q):
     The new inverse is H^-1 - H^-1 e_q e_q^T H^-1 / [H^-1]_qq: the inverse of H with row and column q
     deleted (Schur complement), padded with a zero row and column q.
     """
-    w, h = _check_w_h(w, h_inv, "h_inv")
+    w, h = _check_w_h(w, h_inv)
     if h.shape != (w.size, w.size):
         raise ValueError(f"h_inv must have shape ({w.size}, {w.size}), got {h.shape}")
-    q = v.integer(q, "q", minimum=0)
-    if q >= w.size:
+    if not 0 <= q < w.size:
         raise ValueError(f"q must be in [0, {w.size - 1}], got {q}")
     if h[q, q] <= 0:
         raise ValueError(f"[H^-1]_qq must be > 0 for q={q} (was it removed already?), got {h[q, q]}")
@@ -275,17 +277,17 @@ def obs_update(w, h_inv, q):
     return w_new, h_new
 
 
+@validate(w=Array(), H=Array(), removed=Array(allow_empty=True))
 def quadratic_loss_change(w, H, removed):
     """Return the quadratic-model loss change of setting the `removed` weights to zero.
 
     dL = 1/2 dw^T H dw with dw_k = -w_k on removed k, 0 elsewhere (LeCun et al. 1990, eq. 5,
     gradient term dropped at a minimum). OBD keeps only the diagonal of H: sum_k h_kk w_k^2 / 2.
     """
-    w = v.as_array(w, "w").astype(float).reshape(-1)
-    H = v.as_array(H, "H").astype(float)
+    w, H = _check_w_h(w, H)
     if H.shape != (w.size, w.size):
         raise ValueError(f"H must have shape ({w.size}, {w.size}), got {H.shape}")
-    removed = v.as_array(removed, "removed", allow_empty=True).reshape(-1)
+    removed = np.asarray(removed).reshape(-1)
     if removed.dtype != bool or removed.size != w.size:
         raise ValueError(f"removed must be a bool vector with {w.size} entries, got {removed.dtype} "
                          f"of size {removed.size}")
@@ -293,13 +295,13 @@ def quadratic_loss_change(w, H, removed):
     return float(dw @ H @ dw / 2.0)
 
 
+@validate(s=Array(), k=Integer(minimum=0))
 def lowest_saliency_mask(s, k):
     """Return a keep-mask (bool, True = keep) that removes the k weights of lowest saliency.
 
     Ties are broken by position: the earlier weight is removed first (a stable sort).
     """
-    s = v.as_array(s, "s").astype(float).reshape(-1)
-    k = v.integer(k, "k", minimum=0)
+    s = np.asarray(s, dtype=float).reshape(-1)
     if k > s.size:
         raise ValueError(f"k must be in [0, {s.size}], got {k}")
     keep = np.ones(s.size, bool)
@@ -317,6 +319,8 @@ def _loss_at(model, theta, X, y, loss):
     return LOSSES[loss](m.forward(X), y)[0]
 
 
+@validate(model=MLP_MODEL, X=Array(), y=Array(), method=Choice(*METHODS), n_remove=Optional(Integer(minimum=0)), loss=LOSS,
+          alpha=Positive(), prunable=Optional(Array()))
 def prune_sequence(model, X, y, method, n_remove=None, loss="mse", alpha=1e-6, prunable=None):
     """Remove weights one at a time, greedily, recomputing the second-order terms at each step.
 
@@ -328,15 +332,13 @@ def prune_sequence(model, X, y, method, n_remove=None, loss="mse", alpha=1e-6, p
     other free parameters (biases too) move. Returns PruneTrace(order, thetas, losses, predicted):
     thetas[t] and losses[t] after t removals, predicted[t - 1] = the saliency of the t-th removal.
     """
-    v.choice(method, "method", set(METHODS))
-    X, y = _check_data(model, X, y, loss)
+    X, y = _check_data(model, X, y)
     keep = flat_keep(model)
-    prunable = (weight_positions(model) & keep) if prunable is None else \
-        v.as_array(prunable, "prunable").astype(bool).reshape(-1) & keep
+    prunable = (weight_positions(model) & keep) if prunable is None else np.asarray(prunable, bool).reshape(-1) & keep
     if prunable.size != model.n_params:
         raise ValueError(f"prunable must have {model.n_params} entries, got {prunable.size}")
     n_max = int(prunable.sum())
-    n_remove = n_max if n_remove is None else v.integer(n_remove, "n_remove", minimum=0)
+    n_remove = n_max if n_remove is None else n_remove
     if n_remove > n_max:
         raise ValueError(f"n_remove must be in [0, {n_max}] (the prunable weights), got {n_remove}")
     m = model.copy()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Boolean, Duck, Integer, Optional, Positive, Sequence, Text, validate
 
 LEAF = -1        # scikit-learn's _TREE_LEAF
 UNDEFINED = -2   # scikit-learn's _TREE_UNDEFINED (feature and threshold of a leaf)
@@ -134,6 +135,71 @@ class Tree:
         return np.asarray(self.classes)[np.argmax(self.value[leaf, 0, :], axis=1)]
 
 
+class _Fitted(v.Constraint):
+    """A `Tree`, or a fitted scikit-learn DecisionTreeClassifier / DecisionTreeRegressor (it has `tree_`)."""
+
+    def check(self, x, name):
+        t = getattr(x, "tree_", None)
+        if not isinstance(x, Tree) and (t is None or not hasattr(t, "children_left")):
+            raise ValueError(f"{name} must be a fitted DecisionTreeClassifier or DecisionTreeRegressor "
+                             f"(call .fit first), got {type(x).__name__}")
+        return x
+
+    def good(self):
+        return Tree(*[np.array([LEAF])] * 2, np.array([UNDEFINED]), np.array([float(UNDEFINED)]),
+                    np.ones((1, 1, 2)), np.zeros(1), np.ones(1, dtype=np.intp), np.ones(1), 1, np.array([0, 1]))
+
+    def bad(self):
+        return ["tree", 3]
+
+
+class _Alpha(v.Constraint):
+    """A complexity parameter alpha >= 0 (inf allowed: prune to the root)."""
+
+    def check(self, x, name):
+        return _alpha(x, name)
+
+    def good(self):
+        return 0.1
+
+    def bad(self):
+        return [-1, float("nan"), "0.1", True]
+
+
+class _Labels(v.Constraint):
+    """A 1-d array-like of class labels (numbers or strings, as scikit-learn's classes_)."""
+
+    def __init__(self, allow_empty=False):
+        self.allow_empty = allow_empty
+
+    def check(self, x, name):
+        arr = np.asarray(x)
+        if arr.ndim != 1 or (arr.size == 0 and not self.allow_empty):
+            raise ValueError(f"{name} must be a 1-d list of labels{'' if self.allow_empty else ' (not empty)'}, "
+                             f"got shape {arr.shape}")
+        return arr
+
+    def good(self):
+        return np.array([0, 1])
+
+    def bad(self):
+        return [3, np.ones((2, 2))] + ([] if self.allow_empty else [[]])
+
+
+class _NullAxes:
+    """Stands in for a matplotlib Axes where no figure is drawn (the coverage test's accepted value)."""
+
+    def _ignore(self, *args, **kwargs):
+        return None
+
+    plot = text = set_xlim = set_ylim = set_axis_off = _ignore
+
+
+ESTIMATOR = _Fitted()
+AXES = Duck(("plot", "text", "set_xlim", "set_ylim", "set_axis_off"), _NullAxes, "a matplotlib Axes")
+
+
+@validate(estimator=ESTIMATOR)
 def as_tree(estimator):
     """Return the arrays of a fitted DecisionTreeClassifier / DecisionTreeRegressor as a `Tree`."""
     if isinstance(estimator, Tree):
@@ -161,6 +227,7 @@ def _alpha(alpha, name="alpha"):
     return alpha
 
 
+@validate(tree=ESTIMATOR, make_leaf=Array())
 def collapse(tree, make_leaf):
     """Return the subtree in which every node with make_leaf[t] becomes a leaf (descendants dropped).
 
@@ -194,6 +261,7 @@ def collapse(tree, make_leaf):
                 tree.node_ids[order].copy())
 
 
+@validate(tree=ESTIMATOR)
 def node_risks(tree):
     """Return R(t) = w(t) * i(t) / w(root) for every node (scikit-learn's `r_node`)."""
     tree = as_tree(tree)
@@ -215,6 +283,7 @@ def _branch_sums(tree, r_node):
     return r_branch, n_leaves
 
 
+@validate(tree=ESTIMATOR)
 def effective_alphas(tree):
     """Return g(t) = (R(t) - R(T_t)) / (|leaves(T_t)| - 1) for every node; np.inf at leaves.
 
@@ -229,6 +298,7 @@ def effective_alphas(tree):
     return g
 
 
+@validate(tree=ESTIMATOR)
 def weakest_link(tree):
     """Return (t, g(t)) of the node with the smallest effective alpha; ties go to the smallest id."""
     tree = as_tree(tree)
@@ -279,6 +349,7 @@ def _weakest_link_steps(tree, alpha_max=np.inf):
     return np.array(alphas), np.array(impurities), np.array(cut, dtype=np.intp)
 
 
+@validate(estimator=ESTIMATOR)
 def cost_complexity_pruning_path(estimator):
     """Return (ccp_alphas, impurities) of minimal cost-complexity pruning of a fitted tree.
 
@@ -291,6 +362,7 @@ def cost_complexity_pruning_path(estimator):
     return alphas, impurities
 
 
+@validate(estimator=ESTIMATOR, alpha=_Alpha())
 def prune_to_alpha(estimator, alpha):
     """Return the smallest subtree minimising R(T) + alpha * |leaves(T)| (Breiman et al. 1984, 3.3).
 
@@ -305,6 +377,7 @@ def prune_to_alpha(estimator, alpha):
     return collapse(tree, make_leaf)
 
 
+@validate(value=Array(), classes=_Labels(), y_node=_Labels(allow_empty=True), subtree_pred=_Labels(allow_empty=True))
 def majority_leaf_replacement(value, classes, y_node, subtree_pred):
     """Return (leaf_class, replace) for one node of reduced-error pruning (Quinlan 1987, sec. 2.2).
 
@@ -312,7 +385,7 @@ def majority_leaf_replacement(value, classes, y_node, subtree_pred):
     replace    = errors of that leaf on the validation labels reaching the node (y_node)
                  <= errors of the current subtree there (its predictions subtree_pred).
     """
-    value = v.as_array(value, "value")
+    value = np.asarray(value)
     y_node, subtree_pred = np.asarray(y_node), np.asarray(subtree_pred)
     if y_node.shape != subtree_pred.shape:
         raise ValueError(f"y_node and subtree_pred must have the same shape, got {y_node.shape} "
@@ -333,6 +406,7 @@ def _postorder(tree):
     return order
 
 
+@validate(estimator=ESTIMATOR, X_val=Array(), y_val=_Labels(), return_steps=Boolean())
 def reduced_error_prune(estimator, X_val, y_val, return_steps=False):
     """Prune a classifier bottom-up on validation data: a node becomes a leaf (its training-majority
     class) whenever validation accuracy does not drop (Quinlan 1987, "Simplifying decision trees").
@@ -367,6 +441,7 @@ def reduced_error_prune(estimator, X_val, y_val, return_steps=False):
     return (pruned, steps) if return_steps else pruned
 
 
+@validate(tree=ESTIMATOR)
 def tree_layout(tree):
     """Return (x, y) positions to draw a tree: leaves spaced 1 apart left to right, y = -depth,
     an internal node centred over its children."""
@@ -380,6 +455,8 @@ def tree_layout(tree):
     return x, -tree.depth.astype(float)
 
 
+@validate(tree=ESTIMATOR, ax=AXES, highlight=Sequence(Integer(), min_len=0), feature_names=Optional(Sequence(Text())),
+          fontsize=Positive())
 def draw_tree(tree, ax, highlight=(), feature_names=None, fontsize=7):
     """Draw `tree` on a matplotlib Axes: splits in internal nodes, the prediction in leaves;
     nodes whose original id is in `highlight` are drawn in red."""

@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Choice, validate
 
 FORMATS = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}  # name -> (exponent bits, mantissa bits)
+NAME = Choice(*FORMATS)
 
 
 class FloatFormat(NamedTuple):
@@ -34,9 +35,10 @@ class FloatFormat(NamedTuple):
         return 1 + self.exp_bits + self.man_bits
 
 
+@validate(name=NAME)
 def float_format(name):
     """Return the FloatFormat of 'fp32', 'fp16' or 'bf16' (IEEE 754-2019, sec. 3.3; bf16: Kalamkar et al. 2019)."""
-    e, m = FORMATS[v.choice(name, "name", set(FORMATS))]
+    e, m = FORMATS[name]
     e_max = 2 ** (e - 1) - 1
     e_min = 1 - e_max
     return FloatFormat(name, e, m, float((2.0 - 2.0 ** -m) * 2.0 ** e_max), float(2.0 ** e_min),
@@ -49,6 +51,7 @@ def _exponent(a, f):
     return np.maximum(E - 1, int(np.log2(f.smallest_normal)))
 
 
+@validate(x=Array(), name=NAME)
 def round_to_format(x, name):
     """Return x rounded to the nearest number of the format (halves to even), beyond the range +-inf.
 
@@ -56,7 +59,7 @@ def round_to_format(x, name):
     equal to numpy's float16 and float32 casts and torch's bfloat16 cast. Returned as float64.
     """
     f = float_format(name)
-    x = v.as_array(x, "x").astype(np.float64)
+    x = np.asarray(x).astype(np.float64)
     a = np.abs(x)
     u = np.ldexp(1.0, _exponent(np.where(a > 0, a, f.smallest_normal), f) - f.man_bits)
     r = np.rint(a / u) * u  # a / u is exact (u is a power of two), so only rint rounds
@@ -64,6 +67,7 @@ def round_to_format(x, name):
     return np.copysign(r, x)
 
 
+@validate(x=Array(), name=NAME)
 def spacing(x, name):
     """Return the gap from |x| to the next larger number of the format: 2^(floor(log2|r|) - m), r = |x|
     rounded to the format (np.spacing's convention: 2^(E_min - m) at 0, inf at the largest number)."""

@@ -16,12 +16,14 @@ Each observer has `observe(x)` (call it on every calibration batch) and `qparams
 import numpy as np
 
 from ..core import validation as v
-from .primitives import fake_quantize, q_range, qparams
+from ..core.validation import Boolean, Integer, Optional, Real, validate
+from .primitives import SIGNED_BITS, fake_quantize, q_range, qparams
 
 
 class MinMaxObserver:
     """Track the minimum and maximum of everything observed (per channel along `axis` if given)."""
 
+    @validate(bits=SIGNED_BITS, symmetric=Boolean(), signed=Boolean(), narrow_range=Boolean(), axis=Optional(Integer()))
     def __init__(self, bits=8, symmetric=False, signed=True, narrow_range=False, axis=None):
         self.kw = dict(bits=bits, symmetric=symmetric, signed=signed, narrow_range=narrow_range)
         q_range(bits, signed, narrow_range)  # validates bits
@@ -53,12 +55,19 @@ class MinMaxObserver:
         return qparams(*self.range(), **self.kw)
 
 
+def _grid_kw(kw):
+    """Check the grid keywords a subclass passes on to MinMaxObserver with its constraints (nested calls trust us)."""
+    base = MinMaxObserver.__init__.constraints
+    return {k: base[k].check(a, k) if k in base else a for k, a in kw.items()}
+
+
 class MovingAverageObserver(MinMaxObserver):
     """Average each batch's min and max: x <- x + c (batch - x); the first batch sets x (torch's rule)."""
 
+    @validate(averaging_constant=Real(low=0.0, high=1.0, low_inclusive=False))
     def __init__(self, averaging_constant=0.01, **kw):
-        super().__init__(**kw)
-        self.c = v.real(averaging_constant, "averaging_constant", low=0.0, high=1.0, low_inclusive=False)
+        super().__init__(**_grid_kw(kw))
+        self.c = averaging_constant
 
     def observe(self, x):
         lo, hi = self._batch_range(x)
@@ -82,9 +91,10 @@ class _Collecting(MinMaxObserver):
 class PercentileObserver(_Collecting):
     """Clip to the [100 - p, p] percentiles of the observed values (linear interpolation)."""
 
+    @validate(percentile=Real(low=50.0, high=100.0))
     def __init__(self, percentile=99.99, **kw):
-        super().__init__(**kw)
-        self.p = v.real(percentile, "percentile", low=50.0, high=100.0)
+        super().__init__(**_grid_kw(kw))
+        self.p = percentile
 
     def range(self):
         super().range()
@@ -95,9 +105,10 @@ class MSEObserver(_Collecting):
     """Choose the range f * [x_min, x_max], f on a grid in (0, 1], with the least mean squared error
     between the values and their fake-quantized copies: clipping error against rounding error."""
 
+    @validate(grid=Integer(minimum=1))
     def __init__(self, grid=100, **kw):
-        super().__init__(**kw)
-        self.grid = v.integer(grid, "grid", minimum=1)
+        super().__init__(**_grid_kw(kw))
+        self.grid = grid
 
     def mse(self, x_min, x_max):
         """Return mean((fake_quantize(x) - x)^2) over the observed values for the range [x_min, x_max]."""
@@ -126,12 +137,11 @@ class KLObserver(_Collecting):
     it with its neighbours into one level of Q costs so much KL that small thresholds (one bin per
     level) win (lesson 08)."""
 
+    @validate(bins=Integer(minimum=2), skip_zeros=Boolean())
     def __init__(self, bins=512, skip_zeros=False, **kw):
         kw.setdefault("symmetric", True)
-        super().__init__(**kw)
-        if not isinstance(skip_zeros, (bool, np.bool_)):
-            raise TypeError(f"skip_zeros must be True or False, got {skip_zeros!r}")
-        self.skip_zeros = bool(skip_zeros)
+        super().__init__(**_grid_kw(kw))
+        self.skip_zeros = skip_zeros
         self.bins = v.integer(bins, "bins", minimum=2 ** (self.kw["bits"] - 1))
 
     def levels(self):

@@ -19,10 +19,66 @@ by an option and checked in tests/test_quantization_oracle.py:
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Bits, Boolean, Choice, Integer, Optional, Real, validate
 from ..core.ops import conv_output_size, im2col
 
 EPS = float(np.finfo(np.float32).eps)  # PyTorch's observers keep scale >= eps (torch/ao/quantization/observer.py)
 BITS_RANGE = (2, v.MAX_BITS)  # the one range of signed-grid bit widths (core.validation.MAX_BITS)
+
+
+class _Scales(v.Constraint):
+    """A scale or one per channel: finite numbers > 0 (the scale is a divisor); returns the array, dtype kept."""
+
+    def check(self, x, name):
+        arr = v.as_array(x, name)
+        if np.any(~(arr > 0)):
+            raise ValueError(f"{name} must be > 0, got {arr.tolist()}")
+        return arr
+
+    def good(self):
+        return 0.1
+
+    def bad(self):
+        return ["abc", float("nan"), 0.0, [0.1, -1.0]]
+
+
+class _ZeroPoints(v.Constraint):
+    """A zero point or one per channel: integer(s) (the range relation to q_min, q_max is checked in the body)."""
+
+    def check(self, x, name):
+        zp = np.asarray(x)
+        if zp.dtype.kind not in "iu":
+            raise ValueError(f"{name} must be integer(s), got {zp.tolist()!r:.80}")
+        return zp
+
+    def good(self):
+        return 0
+
+    def bad(self):
+        return [0.5, "abc", True]
+
+
+class _Integers(v.Constraint):
+    """An integer array-like (int8 values, int32 accumulators); returns it as a numpy array, dtype kept."""
+
+    def check(self, x, name):
+        try:
+            arr = np.asarray(x)
+        except Exception as e:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like of integers, got {type(x).__name__}") from e
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+        return arr
+
+    def good(self):
+        return np.ones((2, 2), dtype=np.int64)
+
+    def bad(self):
+        return ["a", [1.5], [True, False]]
+
+
+SCALES, ZERO_POINTS, INTEGERS = _Scales(), _ZeroPoints(), _Integers()
+SIGNED_BITS, ROUNDING = Bits(minimum=BITS_RANGE[0]), Choice("double", "single", "fp32")
 
 
 def _bits(bits, name="bits"):
@@ -30,6 +86,7 @@ def _bits(bits, name="bits"):
     return v.bits(bits, name, minimum=BITS_RANGE[0])
 
 
+@validate(bits=SIGNED_BITS, signed=Boolean(), narrow_range=Boolean())
 def q_range(bits=8, signed=True, narrow_range=False):
     """Return (q_min, q_max): [-2^(b-1), 2^(b-1) - 1] signed or [0, 2^b - 1] unsigned; narrow_range
     drops the lowest value (e.g. int8 [-127, 127], symmetric around 0)."""
@@ -47,6 +104,7 @@ def _range(x_min, x_max):
     return np.minimum(lo, 0), np.maximum(hi, 0)  # the range always holds 0, so 0 is exactly representable
 
 
+@validate(x_min=Array(), x_max=Array(), bits=SIGNED_BITS, symmetric=Boolean(), signed=Boolean(), narrow_range=Boolean())
 def qparams(x_min, x_max, bits=8, symmetric=False, signed=True, narrow_range=False):
     """Return (scale, zero_point) for the range [x_min, x_max], per tensor or per channel (arrays).
 
@@ -100,15 +158,17 @@ def _check(x, scale, zero_point, q_min, q_max, axis):
 
 
 RULES = {"course", "torch", "fbgemm"}
+RULE = Choice(*sorted(RULES))
 
 
+@validate(x=Array(), scale=SCALES, zero_point=ZERO_POINTS, q_min=Integer(), q_max=Integer(), axis=Optional(Integer()),
+          rule=RULE)
 def quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return q = clamp(round(x / scale) + zero_point, q_min, q_max) as int64 (round: half to even).
 
     axis=None: one scale and zero point; axis=k: arrays with one entry per channel along axis k.
     rule: "course" (x / scale in float64), or a framework's float32 rule ("torch", "fbgemm"; module doc).
     """
-    v.choice(rule, "rule", RULES)
     x, scale, zp, q_min, q_max = _check(x, scale, zero_point, q_min, q_max, axis)
     if rule == "course":
         q = np.rint(x / scale).astype(np.int64) + zp
@@ -122,6 +182,7 @@ def quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     return np.clip(q, q_min, q_max)
 
 
+@validate(q=INTEGERS, scale=SCALES, zero_point=ZERO_POINTS, axis=Optional(Integer()))
 def dequantize(q, scale, zero_point, axis=None):
     """Return x_hat = (q - zero_point) * scale (Jacob et al. 2018, eq. 1)."""
     q = v.as_array(q, "q")
@@ -137,12 +198,13 @@ def dequantize(q, scale, zero_point, axis=None):
     return (q - _per_channel(q, zp, "zero_point", axis)) * scale
 
 
+@validate(x=Array(), scale=SCALES, zero_point=ZERO_POINTS, q_min=Integer(), q_max=Integer(), axis=Optional(Integer()),
+          rule=RULE)
 def fake_quantize(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return dequantize(quantize(x)): x rounded to the nearest representable value, in float.
 
     rule="torch" reproduces torch's fake_quantize_per_{tensor,channel}_affine bit for bit (float32).
     """
-    v.choice(rule, "rule", RULES)
     if rule == "torch":
         return _fake_quantize_float32(*_check(x, scale, zero_point, q_min, q_max, axis))
     q = quantize(x, scale, zero_point, q_min, q_max, axis, rule)
@@ -170,6 +232,7 @@ def _fake_quantize_float32(x, scale, zp, q_min, q_max):
     return out
 
 
+@validate(x_min=Real(), x_max=Real(), bits=SIGNED_BITS, narrow_range=Boolean())
 def nudge(x_min, x_max, bits=8, narrow_range=False):
     """Return TensorFlow's (nudged_min, nudged_max, scale, inv_scale): the range moved so that 0 is a grid point.
 
@@ -207,6 +270,7 @@ def _tf_fake_quant(x, lo, hi, bits, narrow_range, multiply):
     return np.floor((shifted * inv if multiply else shifted / scale) - q_0 + np.float32(0.5)) * scale
 
 
+@validate(x=Array(), x_min=Real(), x_max=Real(), bits=SIGNED_BITS, narrow_range=Boolean())
 def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
     """Return TensorFlow's fake_quant_with_min_max_vars(x, x_min, x_max, num_bits, narrow_range).
 
@@ -220,6 +284,7 @@ def fake_quant_with_min_max(x, x_min, x_max, bits=8, narrow_range=False):
     return _tf_fake_quant(x, lo, hi, _bits(bits), narrow_range, multiply=False)
 
 
+@validate(x=Array(), x_min=Array(), x_max=Array(), bits=SIGNED_BITS, narrow_range=Boolean())
 def fake_quant_with_min_max_per_channel(x, x_min, x_max, bits=8, narrow_range=False):
     """Return TensorFlow's fake_quant_with_min_max_vars_per_channel: one range per entry of the LAST axis.
 
@@ -240,6 +305,7 @@ def fake_quant_with_min_max_per_channel(x, x_min, x_max, bits=8, narrow_range=Fa
 
 
 # ----------------------------------------------------------------------------- the one weight grid
+@validate(w=Array(), bits=SIGNED_BITS, per_channel=Boolean())
 def symmetric_weight_scale(w, bits=8, per_channel=False):
     """Return the scale of the course's one weight grid: symmetric, narrow range, zero point 0,
     scale = max(max|w| / (2^(b-1) - 1), eps) in float32, per tensor (a float) or per output channel
@@ -247,8 +313,6 @@ def symmetric_weight_scale(w, bits=8, per_channel=False):
     efficient inference: A whitepaper", sec. 2.2 eq. 10 (symmetric) and sec. 2.6 (per channel);
     TFLite's int8 weights [-127, 127]. Equal to qparams(-a, a, bits, symmetric=True, narrow_range=True)."""
     w = v.as_array(w, "w")
-    if not isinstance(per_channel, (bool, np.bool_)):
-        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     q_max = np.float32(q_range(bits)[1])
     a = np.abs(w.astype(np.float32))
     amax = a.reshape(len(a), -1).max(axis=1) if per_channel and w.ndim else a.max()
@@ -256,6 +320,7 @@ def symmetric_weight_scale(w, bits=8, per_channel=False):
     return scale if per_channel else float(scale)
 
 
+@validate(w=Array(), bits=SIGNED_BITS, per_channel=Boolean())
 def quantize_weights(w, bits=8, per_channel=False):
     """Return (q_w, scale): w on the one weight grid, q_w = clamp(round(w / scale), -q_max, q_max)
     (int64, q_max = 2^(b-1) - 1; w / scale in float32, as TFLite's converter: bit for bit with LiteRT)."""
@@ -269,6 +334,7 @@ def quantize_weights(w, bits=8, per_channel=False):
 INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
 
 
+@validate(M=Real(low=0.0))
 def quantize_multiplier(M):
     """Return (M_0, shift) with M ~ M_0 * 2^(shift - 31) and M_0 in [2^30, 2^31): a real multiplier
     as a 31-bit fixed-point integer and a power of two (TFLite's QuantizeMultiplier; Jacob et al. 2018,
@@ -294,6 +360,7 @@ def _int_array(x, name):
     return x.astype(np.int64)
 
 
+@validate(a=INTEGERS, b=INTEGERS)
 def saturating_rounding_doubling_high_mul(a, b):
     """Return the high 32 bits of 2 a b, rounded to nearest, halves towards +inf (gemmlowp's SRDHM)."""
     a, b = _int_array(a, "a"), _int_array(b, "b")
@@ -302,6 +369,7 @@ def saturating_rounding_doubling_high_mul(a, b):
     return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, out)
 
 
+@validate(x=INTEGERS, exponent=Integer(minimum=0, maximum=31))
 def rounding_divide_by_pot(x, exponent):
     """Return x / 2^exponent rounded to nearest, halves away from zero (gemmlowp's RoundingDivideByPOT)."""
     x = _int_array(x, "x")
@@ -313,13 +381,14 @@ def rounding_divide_by_pot(x, exponent):
     return (x >> exponent) + (remainder > threshold)
 
 
+@validate(acc=INTEGERS, M_0=Integer(minimum=0, maximum=2 ** 31 - 1), shift=Integer(minimum=-31, maximum=30),
+          rounding=Choice("double", "single"))
 def multiply_by_quantized_multiplier(acc, M_0, shift, rounding="double"):
     """Return round(acc * M_0 * 2^(shift - 31)) in integer arithmetic, as TFLite requantizes int32 sums.
 
     rounding="double": gemmlowp's two roundings, RDBPOT(SRDHM(acc * 2^max(shift, 0), M_0), max(-shift, 0));
     rounding="single": TFLITE_SINGLE_ROUNDING's one, (acc M_0 + 2^(30 - shift)) >> (31 - shift).
     """
-    v.choice(rounding, "rounding", {"double", "single"})
     acc = v.as_array(acc, "acc")
     if acc.dtype.kind not in "iu":
         raise TypeError(f"acc must hold integers (int32 accumulators), got dtype {acc.dtype}")
@@ -341,6 +410,7 @@ def _multiply(acc, M_0, shift, rounding):
     return (x >> right) + (remainder > threshold)
 
 
+@validate(acc=INTEGERS, M=Array(), y_zero_point=Integer(), q_min=Integer(), q_max=Integer(), rounding=ROUNDING)
 def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
     """Return clamp(y_zero_point + round(acc * M), q_min, q_max): an int32 sum scaled to the output's
     integers with one multiplier per output channel (M: a number or one per column of acc).
@@ -349,7 +419,6 @@ def requantize(acc, M, y_zero_point, q_min=-128, q_max=127, rounding="single"):
     all channels at once (M_0 and shift are arrays that broadcast along the last axis of acc);
     rounding="fp32": XNNPACK's float requantization, rint(float32(acc) * float32(M)) (halves to even).
     """
-    v.choice(rounding, "rounding", {"double", "single", "fp32"})
     acc = _int_array(v.as_array(acc, "acc"), "acc")
     M = np.broadcast_to(np.asarray(M, dtype=float), acc.shape[-1:])
     if not np.all(np.isfinite(M) & (M >= 0)):
@@ -370,6 +439,7 @@ def _max_abs(a):
     return max(-int(a.min()), int(a.max())) if a.size else 0
 
 
+@validate(a=INTEGERS, b=INTEGERS)
 def int_matmul(a, b):
     """Return a @ b of integer matrices exactly, as int64, with a float BLAS product.
 
@@ -397,11 +467,11 @@ def int_matmul(a, b):
     return acc
 
 
+@validate(x_scale=SCALES, w_scale=SCALES, y_scale=SCALES, rounding=ROUNDING)
 def requantization_multiplier(x_scale, w_scale, y_scale, rounding="single"):
     """Return M = x_scale * w_scale / y_scale (Jacob et al. 2018, eq. 5), per output channel if w_scale
     is an array: in double from the float32 scales as TFLite, or in float32, left to right, as XNNPACK
     (rounding="fp32": (x_scale * w_scale) / y_scale, each step rounded to float32)."""
-    v.choice(rounding, "rounding", {"double", "single", "fp32"})
     f = np.float32 if rounding == "fp32" else np.float64
     s_x, s_w, s_y = (np.asarray(s, dtype=np.float32).astype(f) for s in (x_scale, w_scale, y_scale))
     if np.any(s_x <= 0) or np.any(s_w <= 0) or np.any(s_y <= 0):
@@ -409,6 +479,8 @@ def requantization_multiplier(x_scale, w_scale, y_scale, rounding="single"):
     return s_x * s_w / s_y
 
 
+@validate(q_x=INTEGERS, x_scale=SCALES, x_zero_point=Integer(), q_w=INTEGERS, w_scale=SCALES, y_scale=SCALES,
+          y_zero_point=Integer(), q_bias=Optional(INTEGERS), relu=Boolean(), rounding=ROUNDING)
 def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, relu=False,
                rounding="single"):
     """Return the int8 output of y = x W^T + b with the integer arithmetic of Jacob et al. 2018, eqs. 7-9.
@@ -435,6 +507,9 @@ def int8_dense(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, 
     return requantize(acc, M, y_zero_point, int(y_zero_point) if relu else -128, 127, rounding)
 
 
+@validate(q_x=INTEGERS, x_scale=SCALES, x_zero_point=Integer(), q_w=INTEGERS, w_scale=SCALES, y_scale=SCALES,
+          y_zero_point=Integer(), q_bias=Optional(INTEGERS), stride=Integer(minimum=1), padding=Integer(minimum=0),
+          relu=Boolean(), rounding=ROUNDING)
 def int8_conv2d(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point, q_bias=None, stride=1,
                 padding=0, relu=False, rounding="single"):
     """Return the int8 output of a convolution computed with integers only (TFLite's int8 CONV_2D).
@@ -460,6 +535,7 @@ def int8_conv2d(q_x, x_scale, x_zero_point, q_w, w_scale, y_scale, y_zero_point,
     return q_y.transpose(0, 2, 1).reshape(n, c_out, h_out, w_out)
 
 
+@validate(q_x=INTEGERS, kernel_size=Integer(minimum=1), stride=Optional(Integer(minimum=1)))
 def int8_max_pool2d(q_x, kernel_size=2, stride=None):
     """Return the k x k window maxima of an int8 tensor (n, c, h, w): max commutes with the monotone
     map q -> (q - zero_point) scale, so the output keeps the input's scale and zero point (TFLite)."""

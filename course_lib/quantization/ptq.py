@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import validation as v
+from ..core.nn import NETWORK
+from ..core.validation import Array, Boolean, Callable, Choice, Optional, Positive, Sequence, validate
 from . import primitives as Q
 from .error import fake_quantize_weight
 from .observers import MinMaxObserver
 from ..core.layers import Activation, Conv2d, Dense, Flatten, MaxPool2d, Reshape
+
+ROUNDING, BITS = Choice("single", "double", "fp32"), Q.SIGNED_BITS
 
 
 @dataclass
@@ -106,6 +110,7 @@ def _run_layer(L, q, s, z, rounding):
 
 
 # ----------------------------------------------------------------------------- the float model as ops
+@validate(model=NETWORK)
 def float_ops(model):
     """Return the model as a list of float ops (kind, W, b, relu, k, stride, padding, shape), each
     ReLU fused into the conv or dense before it, as TFLite fuses it. MLPs need ReLU hidden layers.
@@ -183,12 +188,23 @@ def _has_weights(op):
 
 
 # ----------------------------------------------------------------------------- calibration and convert
+def _observer_kw(observer, kw):
+    """Check the keywords passed on to `observer` with its declared constraints (a checked body's calls are
+    not checked again): the subclass's own, and MinMaxObserver's grid keywords for its subclasses."""
+    declared = dict(MinMaxObserver.__init__.constraints) if isinstance(observer, type) and \
+        issubclass(observer, MinMaxObserver) else {}
+    declared.update(getattr(getattr(observer, "__init__", None), "constraints", {}))
+    return {k: declared[k].check(a, k) if k in declared else a for k, a in kw.items()}
+
+
+@validate(model=NETWORK, X_calib=Array(), observer=Callable())
 def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     """Run X_calib through the float model; return one observer for the input and one per conv/dense
     output (after its ReLU), each having observed every value there (TFLite's calibration step)."""
-    X = v.as_array(X_calib, "X_calib").astype(float)  # rejects an empty X_calib
+    X = np.asarray(X_calib).astype(float)
     ops = float_ops(model)
     _check_input(ops, X, "X_calib")
+    observer_kw = _observer_kw(observer, observer_kw)
     obs = [observer(**observer_kw)]
     obs[0].observe(X)
     for y in _forward_points(model, X):
@@ -197,33 +213,30 @@ def calibrate(model, X_calib, observer=MinMaxObserver, **observer_kw):
     return obs
 
 
+@validate(W=Array(), bits=BITS, per_channel=Boolean())
 def weight_qparams(W, bits=8, per_channel=True):
     """Return (q_w, w_scale): W on the course's one weight grid (primitives.quantize_weights), symmetric
     narrow range q_w in [-(2^(b-1) - 1), 2^(b-1) - 1], scale = max|W| / (2^(b-1) - 1) per output channel
     (axis 0) or per tensor, as a float32 array with one entry per output channel (TFLite's int8 weights;
     Krishnamoorthi 2018, "Quantizing deep convolutional networks for efficient inference: A whitepaper",
     sec. 2.2 eq. 10 and sec. 2.6)."""
-    W = v.as_array(W, "W")
     q_w, scale = Q.quantize_weights(W, bits, per_channel)
     return q_w, np.broadcast_to(np.float32(scale), (len(W),)).astype(np.float32)
 
 
+@validate(b=Array(), x_scale=Positive(), w_scale=Q.SCALES)
 def quantize_bias(b, x_scale, w_scale):
     """Return the int32 bias q_b = round(b / (x_scale * w_scale)) (zero point 0; Jacob et al. 2018,
     eq. 11): the bias joins the int32 accumulator, whose scale is x_scale * w_scale."""
-    b = v.as_array(b, "b").astype(np.float64)
-    x_scale = v.real(x_scale, "x_scale", low=0.0, low_inclusive=False)
-    w = np.asarray(w_scale, dtype=np.float32)
-    if not np.all(w > 0):
-        raise ValueError(f"w_scale must be > 0, got {w.tolist()}")
+    b, w = np.asarray(b).astype(np.float64), np.asarray(w_scale, dtype=np.float32)
     bias_scale = (np.float32(x_scale) * w).astype(np.float64)
     return np.clip(np.rint(b / bias_scale), Q.INT32_MIN, Q.INT32_MAX).astype(np.int64)
 
 
+@validate(model=NETWORK, X_calib=Array(), observer=Callable(), per_channel=Boolean(), rounding=ROUNDING)
 def convert(model, X_calib, observer=MinMaxObserver, per_channel=True, rounding="fp32", **observer_kw):
     """Return the Int8Model of a trained float model, calibrated on X_calib (TFLite's full-integer
     conversion: int8 activations from the observers, per-channel int8 weights, int32 biases)."""
-    v.choice(rounding, "rounding", {"single", "double", "fp32"})
     obs = calibrate(model, X_calib, observer, **observer_kw)
     x_s, x_z = obs[0].qparams()
     qm, j, s = Int8Model(float(x_s), int(x_z), rounding=rounding), 1, float(x_s)
@@ -240,6 +253,9 @@ def convert(model, X_calib, observer=MinMaxObserver, per_channel=True, rounding=
 
 
 # ----------------------------------------------------------------------------- simulated quantization
+@validate(model=NETWORK, X=Array(), X_calib=Optional(Array()), w_bits=Optional(BITS), a_bits=Optional(BITS),
+          per_channel=Boolean(), observer=Callable(), layer_bits=Optional(Sequence(Optional(BITS), min_len=0)),
+          keep=Boolean())
 def simulate(model, X, X_calib=None, w_bits=8, a_bits=8, per_channel=True, observer=MinMaxObserver,
              layer_bits=None, keep=False, **observer_kw):
     """Return the float outputs of the fake-quantized model ("simulated quantization"): weights
@@ -253,7 +269,7 @@ def simulate(model, X, X_calib=None, w_bits=8, a_bits=8, per_channel=True, obser
     if len(bits) != n_w:
         raise ValueError(f"layer_bits must have one entry per conv/dense layer ({n_w}), got {len(bits)}")
     fq = _act_fake_quant(model, X_calib, a_bits, observer, observer_kw)
-    X = v.as_array(X, "X").astype(float)
+    X = np.asarray(X).astype(float)
     _check_input(ops, X, "X")
     x, j, outs = fq[0](X), 0, []
     for op in ops:
@@ -283,14 +299,16 @@ def _act_fake_quant(model, X_calib, a_bits, observer, observer_kw):
     return [fake(o) for o in obs]
 
 
+@validate(model=NETWORK, X=Array())
 def float_layer_outputs(model, X):
     """Return the float output of every conv/dense layer (after its ReLU) for inputs X (model.forward)."""
-    X = v.as_array(X, "X").astype(float)
+    X = np.asarray(X).astype(float)
     _check_input(float_ops(model), X, "X")
     return _forward_points(model, X)
 
 
 # ----------------------------------------------------------------------------- dynamic quantization
+@validate(x=Array(), W=Array(), b=Optional(Array()), weight_only=Boolean())
 def dynamic_int8_linear(x, W, b=None, weight_only=False):
     """Return x W^T + b with int8 weights (symmetric, one scale per row of W) and, unless weight_only,
     int8 activations quantized at run time (symmetric, one scale per row of x), in float32 as
@@ -299,7 +317,7 @@ def dynamic_int8_linear(x, W, b=None, weight_only=False):
         s = max|row| / 127.5,  q = clamp(round(v * (1 / s)), -128, 127)     (torchao's quant_primitives)
         y = (float32(q_x q_w^T) * s_x) * s_w + b     or, weight-only,   y = (x q_w^T) * s_w + b
     """
-    x32, W32 = (v.as_array(a, n).astype(np.float32) for a, n in ((x, "x"), (W, "W")))
+    x32, W32 = (np.asarray(a).astype(np.float32) for a in (x, W))
     if x32.ndim != 2 or W32.ndim != 2 or x32.shape[1] != W32.shape[1]:
         raise ValueError(f"x must be (n, in) and W (out, in) with the same in, got {x32.shape} and {W32.shape}")
     q_w, s_w = _rows_int8(W32)
@@ -317,9 +335,10 @@ def _rows_int8(a):
     return Q.quantize(a, scale, zp, -128, 127, axis=0, rule="torch"), scale
 
 
+@validate(model=NETWORK, X=Array(), weight_only=Boolean())
 def dynamic_forward(model, X, weight_only=False):
     """Run an MLP (ReLU) with every dense layer in dynamic_int8_linear; return float32 outputs."""
-    x = v.as_array(X, "X").astype(np.float32)
+    x = np.asarray(X).astype(np.float32)
     for op in float_ops(model):
         if op["kind"] != "dense":
             raise ValueError("dynamic_forward supports MLPs (dense layers) only")

@@ -21,8 +21,16 @@ Notation as everywhere in the course: the scale is a divisor, q = round(x / scal
 import numpy as np
 
 from ..core import validation as v
+from ..core.nn import NETWORK
+from ..core.validation import AnyOf, Array, Boolean, Integer, Optional, Positive, Real, Sequence, validate
 from .observers import MinMaxObserver, MovingAverageObserver
-from .primitives import RULES, _bits, dequantize, fake_quantize, nudge, q_range, quantize, symmetric_weight_scale
+from .primitives import (RULE, SCALES, SIGNED_BITS, ZERO_POINTS, _bits, dequantize, fake_quantize, nudge, q_range,
+                         quantize, symmetric_weight_scale)
+
+GRID = dict(x=Array(), scale=SCALES, zero_point=ZERO_POINTS, q_min=Integer(), q_max=Integer(), axis=Optional(Integer()),
+            rule=RULE)  # the arguments of primitives.quantize, checked as it checks them
+PER_LAYER_BITS = AnyOf(Optional(SIGNED_BITS), Sequence(Optional(SIGNED_BITS)),
+                       what="a bit width in [2, 16] (or None), or one per layer")
 
 _WIDE = 2 ** 62  # a clamp range no rounded value reaches: quantize() then returns the unclamped q
 
@@ -35,6 +43,7 @@ def _unclamped(x, scale, zero_point, q_min, q_max, axis, rule):
     return quantize(x, scale, zero_point, -_WIDE, _WIDE, axis, rule), q_min, q_max
 
 
+@validate(**GRID)
 def ste_mask(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return torch's STE mask: True where q_min <= round(x / scale) + zero_point <= q_max (before the clamp).
 
@@ -45,6 +54,7 @@ def ste_mask(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     return (q >= q_min) & (q <= q_max)
 
 
+@validate(**GRID)
 def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="course"):
     """Return (x_hat, mask): x fake-quantized and its STE mask; the backward pass is dL/dx = dL/dx_hat * mask.
 
@@ -58,12 +68,14 @@ def fake_quantize_ste(x, scale, zero_point, q_min, q_max, axis=None, rule="cours
     return dequantize(np.clip(q, q_min, q_max), scale, zero_point, axis), mask
 
 
+@validate(x_min=Real(), x_max=Real(), bits=SIGNED_BITS, narrow_range=Boolean())
 def nudged_range(x_min, x_max, bits=8, narrow_range=False):
     """Return TensorFlow's (nudged_min, nudged_max, scale): the range moved so that 0 is a grid point
     (primitives.nudge, TF's Nudge in tensorflow/core/kernels/fake_quant_ops_functor.h, float32)."""
     return nudge(x_min, x_max, bits, narrow_range)[:3]
 
 
+@validate(dy=Array(), x=Array(), x_min=Real(), x_max=Real(), bits=SIGNED_BITS, narrow_range=Boolean())
 def fake_quant_with_min_max_grad(dy, x, x_min, x_max, bits=8, narrow_range=False):
     """Return (dx, dx_min, dx_max), the gradients of TensorFlow's fake_quant_with_min_max_vars.
 
@@ -71,8 +83,7 @@ def fake_quant_with_min_max_grad(dy, x, x_min, x_max, bits=8, narrow_range=False
     dx_min = sum(dy * [x < nudged_min]),  dx_max = sum(dy * [x > nudged_max])
     (FakeQuantWithMinMaxVarsGradientFunctor; a range of exactly [0, 0] passes dy to x and 0 to the range.)
     """
-    x = v.as_array(x, "x").astype(np.float32)
-    dy = v.as_array(dy, "dy").astype(np.float32)
+    x, dy = np.asarray(x).astype(np.float32), np.asarray(dy).astype(np.float32)
     if dy.shape != x.shape:
         raise ValueError(f"dy must have the shape of x {x.shape}, got {dy.shape}")
     if float(x_min) == 0.0 and float(x_max) == 0.0:
@@ -83,31 +94,34 @@ def fake_quant_with_min_max_grad(dy, x, x_min, x_max, bits=8, narrow_range=False
 
 
 # --------------------------------------------------------------------------- LSQ: a learned step size
+@validate(n=Integer(minimum=1), Q_P=Integer(minimum=1))
 def lsq_grad_scale(n, Q_P):
     """Return LSQ's gradient scale g = 1 / sqrt(N Q_P) (Esser et al. 2020, sec. 2.2), N = number of weights
     (or of activations per layer and sample) and Q_P the largest positive level."""
-    n, Q_P = v.integer(n, "n", minimum=1), v.integer(Q_P, "Q_P", minimum=1)
     return 1.0 / np.sqrt(n * Q_P)
 
 
+@validate(w=Array(), Q_P=Integer(minimum=1))
 def lsq_init_step(w, Q_P):
     """Return LSQ's initial step size s_0 = 2 mean(|w|) / sqrt(Q_P) (Esser et al. 2020, sec. 2.1)."""
-    w = v.as_array(w, "w")
-    return 2.0 * float(np.mean(np.abs(w))) / np.sqrt(v.integer(Q_P, "Q_P", minimum=1))
+    return 2.0 * float(np.mean(np.abs(w))) / np.sqrt(Q_P)
+
+
+LSQ = dict(v_=Array(), s=Positive(), Q_N=Integer(minimum=0), Q_P=Integer(minimum=1))
 
 
 def _lsq_args(v_, s, Q_N, Q_P):
-    v_ = v.as_array(v_, "v").astype(float)
-    s = v.real(s, "s", low=0.0, low_inclusive=False)
-    return v_, s, v.integer(Q_N, "Q_N", minimum=0), v.integer(Q_P, "Q_P", minimum=1)
+    return np.asarray(v_).astype(float), float(s), Q_N, Q_P
 
 
+@validate(**LSQ)
 def lsq_quantize(v_, s, Q_N, Q_P):
     """Return v_hat = round(clip(v / s, -Q_N, Q_P)) s (Esser et al. 2020, eqs. 1-2; round half to even)."""
     v_, s, Q_N, Q_P = _lsq_args(v_, s, Q_N, Q_P)
     return np.rint(np.clip(v_ / s, -Q_N, Q_P)) * s
 
 
+@validate(dy=Array(), **LSQ, g=Real(low=0.0))
 def lsq_grads(dy, v_, s, Q_N, Q_P, g=1.0):
     """Return (dv, ds) of L through v_hat = lsq_quantize(v, s): the STE for v and LSQ's step-size gradient.
 
@@ -116,48 +130,50 @@ def lsq_grads(dy, v_, s, Q_N, Q_P, g=1.0):
          -Q_N if v / s <= -Q_N, Q_P if v / s >= Q_P                      (eq. 3; g from lsq_grad_scale)
     """
     v_, s, Q_N, Q_P = _lsq_args(v_, s, Q_N, Q_P)
-    dy = v.as_array(dy, "dy").astype(float)
+    dy = np.asarray(dy).astype(float)
     if dy.shape != v_.shape:
         raise ValueError(f"dy must have the shape of v {v_.shape}, got {dy.shape}")
     r = v_ / s
     low, high = r <= -Q_N, r >= Q_P
     dvhat_ds = np.where(low, -Q_N, np.where(high, Q_P, np.rint(r) - r))
-    return dy * ~(low | high), float(v.real(g, "g", low=0.0)) * float(np.sum(dy * dvhat_ds))
+    return dy * ~(low | high), float(g) * float(np.sum(dy * dvhat_ds))
 
 
 # --------------------------------------------------------------------------- batch-norm folding
+@validate(x=Array(), gamma=Array(), beta=Array(), mean=Array(), var=Array(), eps=Positive(), axis=Integer())
 def batch_norm(x, gamma, beta, mean, var, eps=1e-5, axis=1):
     """Return gamma (x - mean) / sqrt(var + eps) + beta along `axis` (Ioffe & Szegedy 2015, Alg. 2; inference)."""
-    x = v.as_array(x, "x").astype(float)
+    x = np.asarray(x).astype(float)
     ax = v.axis(axis, x.ndim)
     shape = [1] * x.ndim
     shape[ax] = -1
     p = [_channel_vector(a, n, x.shape[ax]).reshape(shape) for a, n in
          ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var"))]
-    return p[0] * (x - p[2]) / np.sqrt(p[3] + v.real(eps, "eps", low=0.0, low_inclusive=False)) + p[1]
+    return p[0] * (x - p[2]) / np.sqrt(p[3] + eps) + p[1]
 
 
 def _channel_vector(a, name, n):
-    a = v.as_array(a, name).astype(float)
+    a = np.asarray(a).astype(float)
     if a.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) (one entry per channel), got {a.shape}")
     return a
 
 
+@validate(W=Array(), b=Optional(Array()), gamma=Array(), beta=Array(), mean=Array(), var=Array(), eps=Positive())
 def fold_batch_norm(W, b, gamma, beta, mean, var, eps=1e-5):
     """Return (W_fold, b_fold): a conv or dense layer followed by batch norm, as ONE layer.
 
     W_fold = gamma W / sqrt(var + eps) (per output channel, axis 0),
     b_fold = beta + (b - mean) gamma / sqrt(var + eps)     (Jacob et al. 2018, sec. 3.2; b = None means 0)
     """
-    W = v.as_array(W, "W").astype(float)
+    W = np.asarray(W).astype(float)
     n = W.shape[0]
     b = np.zeros(n) if b is None else _channel_vector(b, "b", n)
     gamma, beta, mean, var = (_channel_vector(a, nm, n) for a, nm in
                               ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var")))
     if np.any(var < 0):
         raise ValueError("var must be >= 0 (a variance)")
-    k = gamma / np.sqrt(var + v.real(eps, "eps", low=0.0, low_inclusive=False))
+    k = gamma / np.sqrt(var + eps)
     return W * k.reshape((-1,) + (1,) * (W.ndim - 1)), beta + (b - mean) * k
 
 
@@ -174,6 +190,8 @@ class FakeQuant:
     rule: how to round, as in `quantization.quantize` ("torch" = torch's float32 fake quant, bit for bit).
     """
 
+    @validate(bits=SIGNED_BITS, symmetric=Boolean(), signed=Boolean(), narrow_range=Boolean(), axis=Optional(Integer()),
+              averaging_constant=Optional(Real(low=0.0, high=1.0, low_inclusive=False)), rule=RULE)
     def __init__(self, bits=8, symmetric=True, signed=True, narrow_range=False, axis=None, averaging_constant=None,
                  rule="course"):
         self.bits, self.axis, self.c, self.rule = _bits(bits), axis, averaging_constant, rule
@@ -215,6 +233,7 @@ def _per_layer(value, n, name):
     return [value] * n
 
 
+@validate(model=NETWORK, w_bits=PER_LAYER_BITS, a_bits=PER_LAYER_BITS, per_channel=Boolean(), rule=RULE)
 def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course"):
     """Fake-quantize `model`'s weights (w_bits) and the input of every layer (a_bits), in place; return model.
 
@@ -223,10 +242,7 @@ def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course
     activations: affine unsigned with a moving-average range. Train it with `nn.train` (QAT) or only calibrate it (PTQ, `calibrate`).
     rule: the rounding rule of `quantization.quantize` ("torch" matches torch's fake quant bit for bit).
     """
-    v.choice(rule, "rule", RULES)
     n = len(model.W)
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     w_bits, a_bits = _per_layer(w_bits, n, "w_bits"), _per_layer(a_bits, n, "a_bits")
     weights = [None if b is None else FakeQuant(b, symmetric=True, signed=True, narrow_range=True, axis=0 if per_channel else None, rule=rule)
                for b in w_bits]
@@ -236,13 +252,15 @@ def attach_fake_quant(model, w_bits=8, a_bits=8, per_channel=False, rule="course
     return model
 
 
+@validate(model=NETWORK, X=Array())
 def calibrate(model, X):
     """Let every activation observer see the batch X once (a forward pass with keep=True); return model."""
-    model.forward(v.as_array(X, "X"), keep=True)
+    model.forward(X, keep=True)
     return model
 
 
 # --------------------------------------------------------------------------- mixed precision
+@validate(n_weights=Sequence(Integer(minimum=1)), drops=Array(), choices=Sequence(SIGNED_BITS), budget=Real(low=0.0))
 def allocate_bits(n_weights, drops, choices, budget):
     """Return one bit width per layer: a greedy knapsack over a per-layer sensitivity table.
 
@@ -250,12 +268,9 @@ def allocate_bits(n_weights, drops, choices, budget):
     analysis). Every layer starts at the fewest bits; then, while sum_l n_l b_l <= budget, the layer whose
     next width buys the most accuracy per extra bit moves up (ties: the lower layer index).
     """
-    n = [v.integer(k, "n_weights", minimum=1) for k in n_weights]
-    choices = sorted(v.bits(b, "choices", minimum=2) for b in choices)
-    drops = v.as_array(drops, "drops").astype(float)
+    n, choices, drops = list(n_weights), sorted(choices), np.asarray(drops).astype(float)
     if drops.shape != (len(n), len(choices)):
         raise ValueError(f"drops must have shape ({len(n)}, {len(choices)}) (layers, choices), got {drops.shape}")
-    budget = v.real(budget, "budget", low=0.0)
     level = [0] * len(n)
     if sum(k * choices[0] for k in n) > budget:
         raise ValueError(f"budget must be >= {sum(k * choices[0] for k in n)} bits (every layer at {choices[0]} bits)")
