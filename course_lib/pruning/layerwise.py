@@ -130,7 +130,9 @@ def _check_network(model, X):
 def layer_inputs(model, X, l):
     """Return the inputs of weighted layer l as rows X_l (rows, in), so that W_l.reshape(out, -1) @ x + b_l
     is the layer's output for each row x: a dense layer's input vectors, or a conv layer's im2col patches
-    (one row per image and output position; Frantar et al. 2023, GPTQ, ICLR, treat convolutions so)."""
+    (one row per image and output position; Frantar et al. 2023, GPTQ, ICLR, Table 1 on ResNets; the
+    reference code `GPTQ.add_batch` unfolds a conv's input with `nn.Unfold` and flattens W to
+    (out, c·k·k))."""
     X = _check_network(model, X)
     l = v.integer(l, "l", minimum=0, maximum=len(model.W) - 1)
     model.forward(X, keep=True)
