@@ -56,6 +56,18 @@ def test_course_lib_sets_legacy_keras_before_tf(monkeypatch):
     assert os.environ["TF_USE_LEGACY_KERAS"] == "1"
 
 
+def test_course_lib_caps_torch_kernels_at_avx2(monkeypatch):
+    """Lesson 14's QLoRA run prints other digits with AVX-512 kernels: every CPU gets AVX2's."""
+    import importlib
+    import os
+
+    import course_lib
+
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    importlib.reload(course_lib)
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
+
+
 def _course():
     import sys
 
