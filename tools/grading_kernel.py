@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODEC = Path(__file__).resolve().parent / "grading_codec.py"
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "OPENBLAS_CORETYPE")
 SANDBOX = Path(__file__).resolve().parent / "grading_sandbox.sh"
+KERNEL_USER = object()  # prepare()'s default: whoever kernel_user() says
 SYSTEM = ("/usr", "/etc", "/dev", "/proc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
@@ -94,9 +95,9 @@ def _sandboxed():
 
     base = Path(tempfile.mkdtemp(prefix="course-grade-probe-"))
     try:
-        folder = prepare(base / "probe", None, None, sandbox=True)
-        cmd = _sandbox_command(folder, _nobody() if os.geteuid() == 0 else None,
-                               [sys.executable, "-c", "import ipykernel, os; os.listdir('.')"])
+        who = _nobody() if os.geteuid() == 0 else None
+        folder = prepare(base / "probe", None, None, user=who)
+        cmd = _sandbox_command(folder, who, [sys.executable, "-c", "import ipykernel, os; os.listdir('.')"])
         probe = subprocess.run(cmd, capture_output=True, timeout=120, env=kernel_env(folder))
         return probe.returncode == 0
     except (KeyError, OSError, subprocess.SubprocessError):
@@ -139,18 +140,22 @@ def remove(folder):
     shutil.rmtree(folder, onerror=lambda f, p, e: (os.chmod(os.path.dirname(p), stat.S_IRWXU), fix(f, p, e)))
 
 
-def prepare(folder, notebook, course_copy, sandbox=None):
-    """Fill a fresh folder: work/ (the submission only), home/, tmp/, course/ (read-only course_lib + data), root/."""
+def prepare(folder, notebook, course_copy, user=KERNEL_USER):
+    """Fill a fresh folder: work/ (the submission only), home/, tmp/, course/ (read-only course_lib + data), root/.
+
+    work/, home/ and tmp/ belong to `user` ((uid, gid) or None for the grader's; by default `kernel_user()`).
+    """
     folder = Path(folder)
-    for sub in ("work", "home", "tmp", "course", "root"):
-        (folder / sub).mkdir(parents=True, exist_ok=sub == "course")
+    for sub in ("work", "home", "tmp", "root"):
+        (folder / sub).mkdir(parents=True)
     if notebook is not None:
         shutil.copy(notebook, folder / "work" / Path(notebook).name)
     if course_copy is not None:
-        shutil.rmtree(folder / "course")
         shutil.copytree(course_copy, folder / "course")
+    else:
+        (folder / "course").mkdir()
     _read_only(folder / "course")
-    who = _nobody() if sandbox and os.geteuid() == 0 else (kernel_user() if sandbox is None else None)
+    who = kernel_user() if user is KERNEL_USER else user
     if who:
         for sub in ("work", "home", "tmp"):
             for p in [folder / sub, *(folder / sub).rglob("*")]:
