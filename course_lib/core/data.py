@@ -13,9 +13,11 @@ from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import load_digits, make_regression
+from sklearn.model_selection import train_test_split
 
 from . import validation as v
-from .validation import Boolean, Integer, Real, Seed, Sequence, validate
+from .validation import Array, Boolean, Integer, Real, Seed, Sequence, validate
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 Split = namedtuple("Split", "X_train y_train X_val y_val X_test y_test")
@@ -44,9 +46,6 @@ class _FloatDtype(v.Constraint):
 @validate(seed=Seed(), fractions=FRACTIONS)
 def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     """Draw a stratified train/val/test split of the 1,797 digits (used to write the data file)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
     y = load_digits().target
@@ -60,7 +59,6 @@ def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
 @validate(flatten=Boolean(), dtype=_FloatDtype())
 def load_digits_split(flatten=True, dtype=np.float32):
     """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
-    from sklearn.datasets import load_digits
     d = load_digits()
     X = (d.data / 16.0).astype(dtype)
     if not flatten:
@@ -76,9 +74,6 @@ def load_digits_split(flatten=True, dtype=np.float32):
 def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise=3.0, seed=0):
     """Generate the tutorial's make_regression task, scaled as it did: x / max|x| per feature,
     y / max|y|; split 80/20 with random_state=42. Returns (X_train, y_train, X_val, y_val) float32."""
-    from sklearn.datasets import make_regression
-    from sklearn.model_selection import train_test_split
-
     if n_informative > n_features:
         raise ValueError(f"n_informative must be <= n_features={n_features}, got {n_informative}")
     x, y = make_regression(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
@@ -87,3 +82,15 @@ def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise
     y = y / np.abs(y).max()
     x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=42)
     return tuple(a.astype(np.float32) for a in (x_tr, y_tr, x_va, y_va))
+
+
+@validate(X=Array(), n=Integer(minimum=1), seed=Seed())
+def calibration_sample(X, n, seed):
+    """Draw n rows of X without replacement (no labels): the calibration set of PTQ, GPTQ, AWQ, ...
+
+    rows = default_rng(seed).choice(len(X), n, replace=False). The lessons draw with seed 100 + s for
+    the model of seed s, so the calibration draw never reuses the model's own random stream.
+    """
+    if n > len(X):
+        raise ValueError(f"n must be at most len(X) = {len(X)} (drawn without replacement), got {n}")
+    return X[np.random.default_rng(seed).choice(len(X), n, replace=False)]

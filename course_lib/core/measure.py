@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import (Array, Arrays, Boolean, Callable, Choice, InstanceOf, Integer, Optional, Positive, Real,
+from .validation import (Array, Arrays, Bits, Boolean, Callable, Choice, InstanceOf, Integer, Optional, Positive, Real,
                          Sequence, Text, validate)
 from .layers import Conv2d, Dense, Sequential, digits_cnn
 
@@ -45,6 +45,17 @@ def count_params(weights, nonzero_only=False):
 def model_bytes(n_params, fmt="float32"):
     """Return the bytes n_params numbers need in a format: n * bits / 8 (no metadata, no padding)."""
     return n_params * BITS[fmt] / 8
+
+
+@validate(weights=Arrays(), biases=Arrays(), bits=Bits())
+def packed_bytes(weights, biases, bits):
+    """Return the bytes of `bits`-bit weight codes packed densely, one float32 scale per row, float32 biases.
+
+    sum_l ceil(|W_l| * bits / 8) + 4 * rows(W_l) + 4 * |b_l|   (each layer's codes start on a byte)
+    """
+    if len(weights) != len(biases):
+        raise ValueError(f"biases must have one array per weight matrix ({len(weights)}), got {len(biases)}")
+    return int(sum(-(-w.size * bits // 8) + 4 * w.shape[0] + 4 * b.size for w, b in zip(weights, biases)))
 
 
 @validate(sizes=SIZES)

@@ -385,13 +385,24 @@ def train(model, X, y, epochs, lr=0.1, batch_size=32, momentum=0.9, seed=0, loss
     return history
 
 
+def _labels(outputs, y):
+    y = y.reshape(-1)
+    if len(y) != len(outputs):
+        raise ValueError(f"y must have {len(outputs)} entries (one label per row of X), got {len(y)}")
+    return y
+
+
+@validate(outputs=Array(ndim=2), y=Array())
+def top1_accuracy(outputs, y):
+    """Return the fraction of rows whose largest output is the label: mean_i [argmax_k z_ik == y_i]."""
+    return float(np.mean(outputs.argmax(axis=1) == _labels(outputs, y)))
+
+
 @validate(model=MODEL, X=Array(), y=Array())
 def accuracy(model, X, y):
-    """Return the fraction of argmax predictions equal to the labels y."""
-    y = y.reshape(-1)
-    if len(y) != len(X):
-        raise ValueError(f"y must have {len(X)} entries (one label per row of X), got {len(y)}")
-    return float(np.mean(model.forward(X).argmax(axis=1) == y))
+    """Return the model's top-1 accuracy on (X, y): `top1_accuracy(model.forward(X), y)`."""
+    _labels(X, y)
+    return top1_accuracy(model.forward(X), y)
 
 
 @validate(model=NETWORK, X=Array(), y=_Targets(), loss=Choice(*LOSSES), maxiter=Integer(minimum=1),

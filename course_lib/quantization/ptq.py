@@ -81,9 +81,11 @@ class Int8Model:
         s, z = self.output_qparams()
         return Q.dequantize(self.forward_int(self.quantize_input(X)), np.float32(s), np.int64(z))
 
-    def n_bytes(self):
-        """Return the bytes of the weights (1 per int8) and biases (4 per int32)."""
-        return int(sum(L.q_w.size + 4 * L.q_bias.size for L in self.layers if L.q_w is not None))
+    def n_bytes(self, scales=False):
+        """Return the bytes of the weights (1 per int8) and biases (4 per int32); with `scales`, + 4 per float32 weight scale."""
+        scales = Boolean().check(scales, "scales")
+        return int(sum(L.q_w.size + 4 * L.q_bias.size + (4 * np.size(L.w_scale) if scales else 0)
+                       for L in self.layers if L.q_w is not None))
 
 
 def _int_input(q_x):
