@@ -1,14 +1,21 @@
-"""Student copies: fresh, free of solutions, every exercise stubbed and checked, and they run end to end."""
-import json
+"""Student copies: fresh, free of solutions, every exercise stubbed and checked, and they run end to end.
+
+Running a copy end to end happens inside its lesson's nbval run (tools/nbval_student.py): each stub and its
+check, and every figure's labels, in the same kernel as the source; here, the static and unit checks.
+"""
+import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+import student_copy_run
 from make_student_copies import BEGIN, END, EXERCISE, STUDENT, is_speaker_notes, strip_solutions, write_all
-from nbtools import error_outputs, source_notebooks
+from nbtools import source_notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SOURCES = source_notebooks()
 
@@ -102,57 +109,96 @@ def test_speaker_notes_are_recognised_by_type_and_by_text():
     assert not is_speaker_notes(nbformat.v4.new_code_cell("print('Speaker notes')"))
 
 
-WATCH = "import sys\nsys.path.insert(0, {tools!r})\nimport figure_labels\nfigure_labels.watch(get_ipython())"
-REPORT = "import json\nprint('FIGURE-LABELS:' + json.dumps(figure_labels.FOUND))"
-# Remove an entry once merged (strict=False: the merge passes either way). Lesson 11: the capstone chart
-# (11 overlaps measured, e.g. 'dense float32' on 'dense float32, PyTorch'), redrawn on another branch of
-# issue 21. Lesson 10's student-size sweep (a log-axis minor tick '3x10^1' over the tick '32') is fixed.
-LABELS_PENDING = {}  # notebook name -> reason, for a figure whose fix is pending
+def _bound(src):
+    """Top-level names a cell binds (functions, classes, assignments, imports)."""
+    names = set()
+    for node in ast.parse(src).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
-@pytest.fixture(scope="module")
-def ran():
-    """Run each student copy once, top to bottom, with every displayed figure checked for overlapping labels."""
-    cache = {}
-
-    def run(path):
-        if path.name not in cache:
-            nb = nbformat.read(STUDENT / path.name, as_version=4)
-            tools = str(Path(__file__).resolve().parent.parent / "tools")
-            nb.cells.insert(0, nbformat.v4.new_code_cell(WATCH.format(tools=tools)))
-            nb.cells.append(nbformat.v4.new_code_cell(REPORT))
-            NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, allow_errors=True,
-                           resources={"metadata": {"path": str(STUDENT)}}).execute(stderr=subprocess.DEVNULL)
-            executed = nb
-            out = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
-            labels = json.loads(out.split("FIGURE-LABELS:", 1)[1]) if "FIGURE-LABELS:" in out else None
-            executed.cells = executed.cells[1:-1]
-            cache[path.name] = executed, labels
-        return cache[path.name]
-    return run
+def _read(src):
+    return {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-@pytest.mark.slow
+def _uses_of_exercises(cells):
+    """[(exercise cell, later cell, names)]: a later cell of the student copy reading what an exercise binds."""
+    student = [strip_solutions(c) for c in cells]
+    found = []
+    for k, src in enumerate(cells):
+        if BEGIN in src:
+            bound = _bound(src)
+            found += [(k, j, sorted(_read(student[j]) & bound)) for j in range(k + 2, len(cells))
+                      if _read(student[j]) & bound]  # k + 1 is the exercise's own check
+    return found
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_student_copy_runs_top_to_bottom_and_says_not_done_yet(path, ran):
-    nb, _ = ran(path)
-    assert not error_outputs(nb), f"{path.name}: the student copy crashed"
-    verdicts = [o.get("data", {}).get("text/plain", "") + o.get("text", "")
-                for c in _code(nb) if "check_" in c.source for o in c.outputs]
-    n_ex = sum(BEGIN in c.source for c in _code(nbformat.read(path, as_version=4)))
-    assert sum("not done yet" in v for v in verdicts) == n_ex
+def test_no_later_cell_of_the_student_copy_needs_an_exercise_answer(path):
+    """A student copy runs top to bottom with its stubs: no later cell may read what an exercise defines.
+
+    The lesson's nbval run executes each stub and its check (tools/nbval_student.py); this is what a
+    separate top-to-bottom run of the copy showed besides: later cells never call a stub.
+    """
+    cells = [c.source for c in _code(nbformat.read(path, as_version=4))]
+    assert _uses_of_exercises(cells) == [], f"{path.name}: (exercise cell, later cell, names) of a stub's use"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
-    p.name in LABELS_PENDING, reason=LABELS_PENDING.get(p.name, "no fix pending"), strict=False))
-    for p in SOURCES], ids=lambda p: p.name)
-def test_no_figure_has_overlapping_labels(path, ran):
-    """Every figure the lesson shows (the same code as the source's), checked as matplotlib draws it."""
-    _, labels = ran(path)
-    assert labels is not None, f"{path.name}: the figure check did not report"
-    shown = [f"code cell {f['cell']} ({f['figure']!r}): {f['texts'][0]!r} overlaps {f['texts'][1]!r}" for f in labels]
-    assert shown == [], f"{path.name}: {len(shown)} overlapping label(s): " + "; ".join(shown[:6])
+def test_the_use_check_finds_a_later_use_of_an_exercise_and_only_that():
+    ex = "# Exercise 1.1\ndef f_ex(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert _uses_of_exercises([ex, "check_f(f_ex)", "print(1)"]) == []
+    assert _uses_of_exercises([ex, "check_f(f_ex)", "y = f_ex(2)"]) == [(0, 2, ["f_ex"])]
+    later = "# Exercise 1.2\ndef g_ex(x):\n    ### BEGIN SOLUTION\n    return f_ex(x)\n    ### END SOLUTION\n"
+    assert _uses_of_exercises([ex, "check_f(f_ex)", later, "check_g(g_ex)"]) == []  # only inside a solution
+
+
+def test_every_lesson_is_collected_with_its_student_copy_checks():
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "notebooks"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    for path in SOURCES:
+        items = [line.split("::", 1)[1] for line in out.splitlines() if line.startswith(f"notebooks/{path.name}::")]
+        exercises = [EXERCISE.search(c.source).group(1) for c in _code(nbformat.read(path, as_version=4)) if BEGIN in c.source]
+        assert items[0] == "Student copy: start" and items[-1] == "Student copy: figure labels", path.name
+        assert [i for i in items if "Exercise" in i] == [f"Student copy: Exercise {n}" for n in exercises], path.name
+        assert sum(i.startswith("Cell ") for i in items) == len(_code(nbformat.read(path, as_version=4)))
+
+
+class _Shell:
+    def __init__(self, **ns):
+        self.user_ns = ns
+
+
+CHECK = "from course_lib.checks.lesson07 import check_affine_qparams\ncheck_affine_qparams(affine_qparams_ex)"
+STUB = "def affine_qparams_ex(x_min, x_max, bits):\n    raise NotImplementedError('Exercise 7.1')\n"
+
+
+def test_a_stub_and_its_check_run_in_a_copy_of_the_namespace():
+    shell = _Shell(affine_qparams_ex="the source's answer")
+    student_copy_run.exercise(shell, "Exercise 7.1", STUB, CHECK)
+    assert shell.user_ns == {"affine_qparams_ex": "the source's answer"}  # the source's state is untouched
+
+
+@pytest.mark.parametrize("stub, says", [
+    ("def affine_qparams_ex(x_min, x_max, bits):\n    return 1.0, 0", "should say 'not done yet'"),  # an answer
+    ("def affine_qparams_ex(x_min, x_max, bits)\n    pass", "crashed: SyntaxError"),
+    ("affine_qparams_ex = undefined_name", "crashed: NameError"),
+])
+def test_a_student_copy_that_is_not_a_stub_or_crashes_fails(stub, says):
+    with pytest.raises(AssertionError, match=re.escape(says)):
+        student_copy_run.exercise(_Shell(), "Exercise 7.1", stub, CHECK)
+
+
+def test_the_figure_check_fails_on_overlapping_labels(monkeypatch):
+    student_copy_run.figures()
+    monkeypatch.setattr(student_copy_run.figure_labels, "FOUND", [{"cell": 3, "figure": "f", "texts": ["a", "b"]}])
+    with pytest.raises(AssertionError, match="1 overlapping label.*code cell 3 \\('f'\\): 'a' overlaps 'b'"):
+        student_copy_run.figures()
 
 
 def test_the_overlap_check_finds_overlaps_and_only_those():
