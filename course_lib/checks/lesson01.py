@@ -1,5 +1,7 @@
 """Checkers for lesson 01 (decision-tree pruning). References come from course_lib.pruning.trees."""
 import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ..pruning import trees
 from ._core import Case, Mistake, allclose, run_checks
@@ -37,9 +39,6 @@ def _three_leaf_weakest():
 
 
 def _fitted(kind, seed=0, **kw):
-    from sklearn.datasets import make_classification
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
     X, y = make_classification(200, 5, n_informative=3, flip_y=0.2, random_state=seed)
     w = np.random.default_rng(seed).uniform(0.2, 3.0, len(y)) if kind == "weighted" else None
     if kind == "regression":

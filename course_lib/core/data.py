@@ -13,11 +13,12 @@ from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits, make_regression
-from sklearn.model_selection import train_test_split
 
 from . import validation as v
+from .lazy import LazyModule
 from .validation import Array, Boolean, Integer, Real, Seed, Sequence, validate
+
+datasets, model_selection = LazyModule("sklearn.datasets"), LazyModule("sklearn.model_selection")  # ~1 s: on first use
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 Split = namedtuple("Split", "X_train y_train X_val y_val X_test y_test")
@@ -48,18 +49,18 @@ def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     """Draw a stratified train/val/test split of the 1,797 digits (used to write the data file)."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
-    y = load_digits().target
+    y = datasets.load_digits().target
     idx = np.arange(len(y))
-    train, rest = train_test_split(idx, train_size=fractions[0], stratify=y, random_state=seed)
+    train, rest = model_selection.train_test_split(idx, train_size=fractions[0], stratify=y, random_state=seed)
     val_share = fractions[1] / (fractions[1] + fractions[2])
-    val, test = train_test_split(rest, train_size=val_share, stratify=y[rest], random_state=seed)
+    val, test = model_selection.train_test_split(rest, train_size=val_share, stratify=y[rest], random_state=seed)
     return {"train": sorted(map(int, train)), "val": sorted(map(int, val)), "test": sorted(map(int, test))}
 
 
 @validate(flatten=Boolean(), dtype=_FloatDtype())
 def load_digits_split(flatten=True, dtype=np.float32):
     """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
-    d = load_digits()
+    d = datasets.load_digits()
     X = (d.data / 16.0).astype(dtype)
     if not flatten:
         X = X.reshape(-1, 8, 8)
@@ -76,11 +77,11 @@ def make_regression_task(n_samples=2000, n_features=100, n_informative=50, noise
     y / max|y|; split 80/20 with random_state=42. Returns (X_train, y_train, X_val, y_val) float32."""
     if n_informative > n_features:
         raise ValueError(f"n_informative must be <= n_features={n_features}, got {n_informative}")
-    x, y = make_regression(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+    x, y = datasets.make_regression(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
                            noise=noise, random_state=seed)
     x = x / np.abs(x).max(axis=0)
     y = y / np.abs(y).max()
-    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=42)
+    x_tr, x_va, y_tr, y_va = model_selection.train_test_split(x, y, test_size=0.2, random_state=42)
     return tuple(a.astype(np.float32) for a in (x_tr, y_tr, x_va, y_va))
 
 

@@ -20,8 +20,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import validation as v
+from .lazy import LazyModule
 from .validation import (AnyOf, Array, Arrays, Callable as IsCallable, Choice, Duck, Integer, Optional, Positive, Real,
                          Seed, Sequence, Temperature, Anything, InstanceOf, validate)
+
+optimize = LazyModule("scipy.optimize")  # for fit_lbfgs only: imported on first use
+
 
 def _sigmoid(z):
     # clip: exp(-z) overflows below z = -709; the clipped value differs from 0 by < 1e-217
@@ -414,7 +418,6 @@ def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None
     `stop_below` stops as soon as the loss falls below it (classic "train until the error is small").
     Used to reach a minimum before second-order pruning (OBD/OBS assume one).
     """
-    from scipy.optimize import minimize
 
     theta0 = model.get_flat()
     free = np.ones(theta0.size, bool) if frozen is None else ~np.asarray(frozen, bool).reshape(-1)
@@ -433,7 +436,7 @@ def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None
             raise StopIteration
 
     with np.errstate(over="ignore"):
-        r = minimize(f, theta0[free], jac=True, method="L-BFGS-B", callback=stop, options={"maxiter": maxiter})
+        r = optimize.minimize(f, theta0[free], jac=True, method="L-BFGS-B", callback=stop, options={"maxiter": maxiter})
     theta = theta0.copy()
     theta[free] = r.x
     model.set_flat(theta)

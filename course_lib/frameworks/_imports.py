@@ -3,50 +3,11 @@
 TensorFlow: tfmot 0.8 needs Keras 2, i.e. the `tf_keras` package, selected by TF_USE_LEGACY_KERAS=1
 set BEFORE TensorFlow is first imported (course_lib's __init__ sets it). Use `keras = tf_keras`.
 """
-import contextlib
-import importlib
 import logging
 import os
-import sys
 import warnings
 
-
-@contextlib.contextmanager
-def quiet_native_logs():
-    """Send what C++ code writes to file descriptor 2 (absl, oneDNN, XNNPACK notices) to /dev/null.
-
-    TensorFlow prints these while loading, before TF_CPP_MIN_LOG_LEVEL takes effect; in a notebook they
-    would appear as red stderr text. Python's own warnings and errors still show after the block.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-class LazyModule:
-    """A module imported, quietly, the first time one of its attributes is read.
-
-    tfmot takes about 2 s to import and half the lessons that use TensorFlow never touch it.
-    """
-
-    def __init__(self, name):
-        self._name, self._module = name, None
-
-    def __getattr__(self, attr):
-        if self._module is None:
-            with quiet_native_logs():
-                self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
-
-    def __repr__(self):
-        return f"<module {self._name!r} ({'imported' if self._module else 'imported on first use'})>"
+from ..core.lazy import LazyModule, quiet_native_logs  # noqa: F401  (re-exported: the bridges use both)
 
 
 def import_tf(seed=None, threads=None):

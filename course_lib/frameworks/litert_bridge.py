@@ -10,10 +10,12 @@ course's own kernels on LiteRT's numbers.
 """
 import numpy as np
 
-from ._imports import import_tf, quiet_native_logs
+from ._imports import LazyModule, import_tf, quiet_native_logs
 from ..core import validation as v
 from ..quantization.ptq import Int8Model, QLayer, float_ops
 from .keras_bridge import to_keras
+
+litert = LazyModule("ai_edge_litert.interpreter")  # LiteRT's Interpreter, imported quietly on first use
 
 _WEIGHTED = {"CONV_2D": "conv", "FULLY_CONNECTED": "dense"}
 
@@ -45,11 +47,10 @@ def interpreter(flat, delegate="xnnpack"):
     """Return an allocated ai_edge_litert Interpreter: delegate="xnnpack" (LiteRT's default path) or
     "builtin" (the reference/optimized builtin kernels, no delegate)."""
     v.choice(delegate, "delegate", {"xnnpack", "builtin"})
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    kind = OpResolverType.AUTO if delegate == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    kinds = litert.OpResolverType
+    kind = kinds.AUTO if delegate == "xnnpack" else kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     with quiet_native_logs():
-        it = Interpreter(model_content=flat, experimental_op_resolver_type=kind)
+        it = litert.Interpreter(model_content=flat, experimental_op_resolver_type=kind)
         it.allocate_tensors()
     return it
 
@@ -121,8 +122,7 @@ def litert_predict(flat, X):
     """Return the outputs of a TFLite flatbuffer on the rows of X, run one row at a time by LiteRT's
     interpreter (ai_edge_litert); int8 inputs and outputs are (de)quantized with the model's parameters."""
     with quiet_native_logs():
-        from ai_edge_litert.interpreter import Interpreter
-        it = Interpreter(model_content=flat)
+        it = litert.Interpreter(model_content=flat)
         it.allocate_tensors()
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     X = v.as_array(X, "X").astype(np.float32)

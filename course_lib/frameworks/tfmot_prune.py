@@ -5,15 +5,16 @@ Every mask returned here is transposed to course_lib's (out, in) so it compares 
 """
 import numpy as np
 
-from ._imports import import_tf
+from ._imports import LazyModule, import_tf
 from ..core import validation as v
+
+pruning_wrapper = LazyModule("tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper")  # on first use
 
 
 def wrappers(pruned):
     """Return the PruneLowMagnitude wrappers of a model made by prune_low_magnitude, in order."""
     import_tf()
-    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
-    return [layer for layer in pruned.layers if isinstance(layer, PruneLowMagnitude)]
+    return [layer for layer in pruned.layers if isinstance(layer, pruning_wrapper.PruneLowMagnitude)]
 
 
 def tfmot_masks(pruned):

@@ -10,9 +10,11 @@ at every mask update, whether torch's new mask equals course_lib's on the same w
 """
 import numpy as np
 
-from ._imports import import_torch
+from ._imports import LazyModule, import_torch
 from .torch_bridge import linears, torch_train, torch_weights
 from ..pruning.masks import magnitude_mask
+
+prune = LazyModule("torch.nn.utils.prune")  # torch's pruning, imported on first use (after import_torch)
 
 
 def torch_masks(seq):
@@ -33,7 +35,6 @@ def _prune_to(lin, sparsity):
     `weight`, which the forward pre-hook last set, i.e. the weights BEFORE the latest optimiser step.
     """
     import_torch()
-    from torch.nn.utils import prune
     n = lin.weight.numel()
     already = 0 if not hasattr(lin, "weight_mask") else int((lin.weight_mask == 0).sum())
     extra = int(round(sparsity * n)) - already

@@ -20,8 +20,7 @@ def quantize_mlp(model, config="dynamic"):
     """Return a float32 torch copy of `model` whose Linear layers torchao's quantize_ has converted
     to int8 (config "dynamic": int8 weights and per-row dynamic int8 activations; "weight_only")."""
     v.choice(config, "config", set(CONFIGS))
-    _, torchao = import_torchao()
-    import torchao.quantization as tq
+    _, tq = _torchao_module("torchao.quantization")
 
     seq = to_torch(model, dtype="float32")
     tq.quantize_(seq, getattr(tq, CONFIGS[config])())
