@@ -1,11 +1,11 @@
 """Every public function of course_lib's numpy parts rejects a bad value of EACH argument with an error naming it.
 
-The functions are found by walking the packages (core, pruning, quantization, distillation, coding; not
-frameworks or checks). A function that declares its constraints (`@validate`, course_lib/core/validation.py)
-is tried with every bad value of every argument, derived from the declarations, the other arguments
-filled with values the constraints accept. In a module where one function declares, all must. Modules
-not yet converted keep one hand-written bad call per function in CASES below; a public function in
-neither place (nor in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`.
+The functions are found by walking the packages (core, pruning, quantization, distillation, coding, lowrank;
+not frameworks or checks). Every public function and class declares its constraints (`@validate`,
+course_lib/core/validation.py) and is tried with every bad value of every argument, derived from the
+declarations, the other arguments filled with values the constraints accept; one that does not (and is not
+in NO_INPUT, with the reason) fails `test_every_public_function_is_covered`. Methods, which the walk does
+not reach, keep one hand-written bad call each in CASES.
 Checks a declaration cannot state (two arguments that must agree) stay in the function's body; BODY_CHECKS
 keeps one bad call for each, and its error must start with the argument's name.
 """
@@ -48,15 +48,14 @@ CNN = layers.digits_cnn(0)
 W = np.arange(12.0).reshape(3, 4)
 MLP = nn.MLP([3, 4, 2], activation="tanh", seed=0)
 X, Y = np.ones((5, 3)), np.zeros(5, int)
-NAN = np.array([1.0, np.nan])
 
-CASES = {
+CASES = {  # methods (the walk reaches module-level functions and classes): one hand-written bad call each
     "ptq.Int8Model.forward_int": (lambda: ptq.Int8Model(0.1, 0).forward_int(np.array([[300]])), "q_x must hold int8"),
     "schedules.PruningSchedule.should_prune": (lambda: schedules.ConstantSparsity(0.5, 0)(-3), "step must be >= 0"),
     "nn.Network.set_masks": (lambda: nn.MLP([3, 2]).set_masks([np.ones(3)]), r"masks\[0\] must be a bool array"),
     "nn.Network.set_fake_quant": (lambda: MLP.copy().set_fake_quant([None]), "weights must hold one quantizer"),
 }
-CASES |= {  # methods of the tiny GPT (lesson 12-14's model): its classes and functions declare their constraints
+CASES |= {  # the tiny GPT's methods (lessons 12-14)
     "transformer.TinyGPT.forward": (lambda: tr.TinyGPT.init(tr.GPTConfig(n_layer=1, context=4)).forward(np.zeros((1, 5), int)),
                                     r"tokens must have time <= 4"),
     "transformer.KVCache.update": (lambda: tr.KVCache(2).update(2, None, None), r"layer must be in \[0, 1\]"),
@@ -276,7 +275,6 @@ def _constraints(obj):
 
 PUBLIC = dict(_public())
 DECLARED = {name: obj for name, obj in PUBLIC.items() if _constraints(obj)}
-CONVERTED = {name.split(".")[0] for name in DECLARED}  # modules that declare: every function there must
 
 
 def test_the_walk_finds_every_numpy_module():
@@ -285,12 +283,10 @@ def test_the_walk_finds_every_numpy_module():
 
 
 def test_every_public_function_is_covered():
-    missing = sorted(n for n in PUBLIC if n not in DECLARED and n not in NO_INPUT
-                     and (n.split(".")[0] in CONVERTED or n not in CASES))
-    assert not missing, f"public functions without declared constraints (or, in a module not yet converted, a case): {missing}"
-    stale = sorted(n for n in CASES if (n.split(".")[0] in CONVERTED and n.count(".") == 1)  # methods stay here
-                   or ".".join(n.split(".")[:2]) not in PUBLIC)
-    assert not stale, f"hand-written cases of converted modules or of names that are gone: {stale}"
+    missing = sorted(n for n in PUBLIC if n not in DECLARED and n not in NO_INPUT)
+    assert not missing, f"public functions without declared constraints: {missing}"
+    stale = sorted(n for n in CASES if n.count(".") == 1 or ".".join(n.split(".")[:2]) not in PUBLIC)  # methods only
+    assert not stale, f"hand-written cases of functions (they declare) or of names that are gone: {stale}"
 
 
 ARGUMENTS = [(name, arg) for name, obj in sorted(DECLARED.items()) for arg in _constraints(obj)]

@@ -11,7 +11,6 @@ S_ij^2, OBD's saliency h_jj w^2 / 2 of the layer-wise loss. With x_norm = 1 it i
 """
 import numpy as np
 
-from ..core import validation as v
 from ..core.validation import Array, Fraction, Integer, Optional, validate
 from .nm_sparsity import check_nm, nm_mask
 
