@@ -66,7 +66,7 @@ def test_bits_per_weight():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: G.groupwise_qparams(np.ones(8), 4), "w must be a 2-d"),
+    (lambda: G.groupwise_qparams(np.ones(8), 4), "w must be 2-dimensional"),
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 3), "group_size must divide"),
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 0), "group_size must be >= 1"),
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 4, bits=1), r"bits must be in \[2, 16\]"),
@@ -74,7 +74,7 @@ def test_bits_per_weight():
     (lambda: G.groupwise_qparams(np.ones((2, 8)), 4, eps=0.0), "eps must be in"),
     (lambda: G.groupwise_quantize(np.ones((2, 8)), np.ones((2, 3)), np.zeros((2, 2), int), 4),
      "scale must have shape"),
-    (lambda: G.groupwise_dequantize(np.ones((2, 8)), np.ones((2, 2)), np.zeros((2, 2), int), 4), "q must hold integers"),
+    (lambda: G.groupwise_dequantize(np.ones((2, 8)), np.ones((2, 2)), np.zeros((2, 2), int), 4), "q must be integers"),
     (lambda: G.to_groups([[np.nan, 1.0]], 1), "w contains NaN"),
     (lambda: G.groupwise_fake_quantize(np.ones((2, 8)), 4, bits=20), r"bits must be in \[2, 16\]"),
     (lambda: G.bits_per_weight(4, 64, scale_bits=-1), "scale_bits must be in"),

@@ -78,10 +78,10 @@ def test_bytes_per_token():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: K.kv_quantize(np.ones((4, 4))), "kv must have shape"),
+    (lambda: K.kv_quantize(np.ones((4, 4))), "kv must have at least 3 dimension"),
     (lambda: K.kv_quantize(np.ones((1, 4, 4)), "int4"), "fmt must be one of"),
     (lambda: K.kv_quantize(np.ones((1, 4, 4)), granularity="per_batch"), "granularity must be one of"),
-    (lambda: K.kv_dequantize(np.ones((1, 4, 4)), np.ones(4)), "q must hold integer codes"),
+    (lambda: K.kv_dequantize(np.ones((1, 4, 4)), np.ones(4)), "q must be integers"),
     (lambda: K.kv_dequantize(np.ones((1, 4, 4), np.int8), np.ones(3)), "scale must hold one scale per block"),
     (lambda: K.kv_bytes_per_token(0, 4, 32), "n_layers must be >= 1"),
     (lambda: K.kv_bytes_per_token(2, 4, 32, "int8", "per_head"), "seq_len must be given"),

@@ -98,12 +98,12 @@ def test_lora_grads_match_finite_differences():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: svd.low_rank_factors(np.ones((3, 4)), 4), r"rank must be in \[1, 3\]"),
-    (lambda: svd.low_rank_factors(np.ones(3), 1), "W must be a 2-d matrix"),
+    (lambda: svd.low_rank_factors(np.ones(3), 1), "W must be 2-dimensional"),
     (lambda: svd.rank_for_energy(np.ones((2, 2)), 1.5), r"keep must be in \[0.0, 1.0\]"),
     (lambda: svd.rank_for_budget(0, 3, 10), "n_out must be >= 1"),
     (lambda: svd.data_aware_factors(np.ones((3, 4)), np.ones((5, 9)), 1), "X must be"),
     (lambda: svd.data_aware_factors(np.ones((3, 4)), np.ones((4, 9)), 1, damp=-1), "damp must be"),
-    (lambda: tucker.tucker2(np.ones((3, 3)), (1, 1)), "K must be a conv kernel"),
+    (lambda: tucker.tucker2(np.ones((3, 3)), (1, 1)), "K must be 4-dimensional"),
     (lambda: tucker.tucker2(np.ones((3, 2, 3, 3)), (1, 3)), r"ranks\[1\] must be in \[1, 2\]"),
     (lambda: tucker.tucker2(np.ones((3, 2, 3, 3)), 2), "ranks must be a pair"),
     (lambda: tucker.tucker2(np.ones((6, 5, 1, 1)), (6, 5)), r"ranks\[0\] must be <= 5"),

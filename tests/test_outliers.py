@@ -147,15 +147,15 @@ def test_awq_gives_salient_channels_larger_scales_and_helps_on_outliers():
     (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 5))), "X must be .tokens, in. and W"),
     (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 3)), alpha=1.5), r"alpha must be in \[0.0, 1.0\]"),
     (lambda: O.smoothquant_scales(np.ones((2, 3)), np.ones((4, 3)), eps=-1), "eps must be in"),
-    (lambda: O.smooth(np.ones((2, 3)), np.ones((4, 3)), np.zeros(3)), "s must hold 3 positive numbers"),
+    (lambda: O.smooth(np.ones((2, 3)), np.ones((4, 3)), np.zeros(3)), "s must be > 0"),
     (lambda: O.w8a8_linear(np.ones((2, 3)), np.ones((4, 3)), activations="per_channel"), "activations must be one of"),
-    (lambda: O.smoothquant_linear(np.ones(3), np.ones((4, 3))), "X must be a 2-d matrix"),
+    (lambda: O.smoothquant_linear(np.ones(3), np.ones((4, 3))), "X must be 2-dimensional"),
     (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), n_grid=0), "n_grid must be >= 1"),
     (lambda: O.awq_scales(np.ones((2, 4)), np.ones((4, 4)), group_size=3), "group_size must divide"),
-    (lambda: O.awq_fake_quantize(np.ones((4, 4)), np.ones(3)), "s must hold 4 positive numbers"),
-    (lambda: O.awq_grid_scales(np.ones((2, 2)), 0.5), "s_x must be a 1-d array"),
+    (lambda: O.awq_fake_quantize(np.ones((4, 4)), np.ones(3)), "s must hold 4 numbers"),
+    (lambda: O.awq_grid_scales(np.ones((2, 2)), 0.5), "s_x must be 1-dimensional"),
     (lambda: O.awq_grid_scales(np.ones(4), 1.5), r"alpha must be in \[0.0, 1.0\]"),
-    (lambda: O.awq_loss(np.ones((2, 4)), np.ones((4, 4)), -np.ones(4)), "s must hold 4 positive numbers"),
+    (lambda: O.awq_loss(np.ones((2, 4)), np.ones((4, 4)), -np.ones(4)), "s must be > 0"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises((TypeError, ValueError), match=message):

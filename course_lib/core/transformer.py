@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from . import validation as v
-from .text import VOCAB, decode, encode, windows  # noqa: F401  (encode/decode are part of this module's contract)
+from .text import PATH, VOCAB, decode, encode, windows  # noqa: F401  (encode/decode are part of this module's contract)
+from .validation import Array, Callable, InstanceOf, Integer, Mapping, Optional, Positive, validate
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[2] / "data" / "tiny_gpt.npz"
 
@@ -44,8 +45,6 @@ class GPTConfig:
     n_layer: int = 4
 
     def __post_init__(self):
-        for name in ("vocab_size", "context", "d_model", "n_head", "n_layer"):
-            v.integer(getattr(self, name), name, minimum=1)
         if self.d_model % self.n_head:
             raise ValueError(f"n_head must divide d_model={self.d_model}, got {self.n_head}")
 
@@ -54,18 +53,39 @@ class GPTConfig:
         return 4 * self.d_model
 
 
-def _float_array(x, name):
-    """Check that x is a float numpy array (the forward pass's arrays; values are not scanned)."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"{name} must be a float numpy array, got {type(x).__name__} "
-                        f"{getattr(x, 'dtype', '')}".rstrip())
-    return x
+GPTConfig.__init__ = validate(**{f: Integer(minimum=1) for f in ("vocab_size", "context", "d_model", "n_head",
+                                                                   "n_layer")})(GPTConfig.__init__)
+CONFIG = InstanceOf(GPTConfig, GPTConfig)
 
 
+class _FloatArray(v.Constraint):
+    """A float numpy array (the forward pass's arrays: their values are not scanned, to stay fast);
+    `axes` names the dimensions when their number is fixed."""
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def check(self, x, name):
+        if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+            raise TypeError(f"{name} must be a float numpy array, got {type(x).__name__} "
+                            f"{getattr(x, 'dtype', '')}".rstrip())
+        if self.axes is not None and x.ndim != len(self.axes):
+            raise ValueError(f"{name} must have shape ({', '.join(self.axes)}), got {x.shape}")
+        return x
+
+    def good(self):
+        return np.ones((2,) * (len(self.axes) if self.axes else 2), np.float32)
+
+    def bad(self):
+        return [[1.0], np.ones(2, int)] + ([np.ones((2,) * (len(self.axes) + 1), np.float32)] if self.axes else [])
+
+
+FLOATS = _FloatArray()
+
+
+@validate(config=CONFIG)
 def param_shapes(config):
     """Return name -> shape of every parameter of a TinyGPT of this config, in forward order."""
-    if not isinstance(config, GPTConfig):
-        raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
     d, f = config.d_model, config.d_ff
     shapes = {"wte": (config.vocab_size, d), "wpe": (config.context, d)}
     for l in range(config.n_layer):
@@ -78,13 +98,13 @@ def param_shapes(config):
     return shapes
 
 
+@validate(x=FLOATS, gamma=FLOATS, beta=FLOATS, eps=Positive())
 def layer_norm(x, gamma, beta, eps=1e-5):
     """Normalise over the last axis: y = (x - mean) / sqrt(var + eps) * gamma + beta.
 
     var is the biased variance (divide by d), as torch.nn.LayerNorm (Ba, Kiros & Hinton 2016,
     "Layer Normalization", eq. 4).
     """
-    _float_array(x, "x")
     for a, name in ((gamma, "gamma"), (beta, "beta")):
         if np.shape(a) != x.shape[-1:]:
             raise ValueError(f"{name} must have shape {x.shape[-1:]} (the last axis of x), got {np.shape(a)}")
@@ -93,47 +113,47 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     return (x - mu) / np.sqrt(var + np.float32(eps)) * gamma + beta
 
 
+@validate(x=FLOATS)
 def gelu(x):
     """GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Hendrycks & Gimpel 2016)."""
-    _float_array(x, "x")
     c = np.float32(math.sqrt(2.0 / math.pi))
     return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(c * (x + np.float32(0.044715) * (x * x * x))))
 
 
+@validate(x=FLOATS, W=FLOATS, b=FLOATS)
 def linear(x, W, b):
     """y = x W^T + b, W of shape (out, in): as torch.nn.Linear (x of any leading shape, (..., in))."""
-    _float_array(x, "x")
     if np.ndim(W) != 2 or W.shape[1] != x.shape[-1] or np.shape(b) != W.shape[:1]:
         raise ValueError(f"W must have shape (out, {x.shape[-1]}) and b (out,), got {np.shape(W)} and {np.shape(b)}")
     return (x.reshape(-1, x.shape[-1]) @ W.T + b).reshape(x.shape[:-1] + (W.shape[0],))
 
 
+@validate(z=FLOATS, axis=Integer())
 def softmax(z, axis=-1):
     """softmax(z)_i = exp(z_i - max z) / sum_j exp(z_j - max z); masked entries (-inf) get 0."""
-    axis = v.axis(axis, _float_array(z, "z").ndim)
+    axis = v.axis(axis, z.ndim)  # an axis of z
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@validate(t_query=Integer(minimum=1), t_key=Integer(minimum=1))
 def causal_mask(t_query, t_key):
     """Return the (t_query, t_key) bool mask of allowed pairs: query i (at position t_key - t_query + i) sees keys j <= it.
 
     Without a cache t_query == t_key and this is the lower triangle (Vaswani et al. 2017, sec. 3.2.3).
     """
-    t_query, t_key = v.integer(t_query, "t_query", minimum=1), v.integer(t_key, "t_key", minimum=1)
     if t_query > t_key:
         raise ValueError(f"t_query must be <= t_key (queries are the last t_query keys), got {t_query} > {t_key}")
     offset = t_key - t_query
     return np.arange(t_key)[None, :] <= offset + np.arange(t_query)[:, None]
 
 
+@validate(q=FLOATS, k=FLOATS, v_=FLOATS)
 def attention(q, k, v_):
     """Causal scaled dot-product attention: softmax(q k^T / sqrt(d_k) + M) v (Vaswani et al. 2017, eq. 1).
 
     q: (..., t_q, d_k); k, v_: (..., t_k, d_k); M is -inf where causal_mask is False.
     """
-    for a, name in ((q, "q"), (k, "k"), (v_, "v_")):
-        _float_array(a, name)
     if k.shape != v_.shape or q.shape[:-2] != k.shape[:-2] or q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q, k and v_ must be (..., t, d_k) with k and v_ alike, got {q.shape}, {k.shape}, {v_.shape}")
     scores = q @ np.ascontiguousarray(np.swapaxes(k, -1, -2)) / np.float32(math.sqrt(q.shape[-1]))
@@ -141,20 +161,18 @@ def attention(q, k, v_):
     return softmax(scores) @ v_
 
 
+@validate(x=_FloatArray(("batch", "time", "d")), n_head=Integer(minimum=1))
 def split_heads(x, n_head):
     """(batch, time, d) -> (batch, n_head, time, d / n_head): head h holds features h d_k .. (h+1) d_k - 1."""
-    if _float_array(x, "x").ndim != 3:
-        raise ValueError(f"x must have shape (batch, time, d), got {x.shape}")
     b, t, d = x.shape
-    if v.integer(n_head, "n_head", minimum=1) > d or d % n_head:
+    if n_head > d or d % n_head:
         raise ValueError(f"n_head must divide d={d}, got {n_head}")
     return np.ascontiguousarray(x.reshape(b, t, n_head, d // n_head).transpose(0, 2, 1, 3))
 
 
+@validate(x=_FloatArray(("batch", "n_head", "time", "d_k")))
 def merge_heads(x):
     """(batch, n_head, time, d_k) -> (batch, time, n_head d_k): Concat(head_1, ..., head_h) (Vaswani eq. 2)."""
-    if _float_array(x, "x").ndim != 4:
-        raise ValueError(f"x must have shape (batch, n_head, time, d_k), got {x.shape}")
     b, h, t, dk = x.shape
     return x.transpose(0, 2, 1, 3).reshape(b, t, h * dk)
 
@@ -166,8 +184,9 @@ class KVCache:
     A compressed cache (lesson 13) overrides `update` and keeps the same interface.
     """
 
+    @validate(n_layer=Integer(minimum=1))
     def __init__(self, n_layer):
-        self.n_layer = v.integer(n_layer, "n_layer", minimum=1)
+        self.n_layer = n_layer
         self.k, self.v = [None] * self.n_layer, [None] * self.n_layer
 
     @property
@@ -194,15 +213,16 @@ class KVCache:
 class TinyGPT:
     """A decoder-only transformer: logits = head(LN_f(blocks(wte[tokens] + wpe[positions])))."""
 
+    @validate(config=CONFIG, params=Mapping(Array()))
     def __init__(self, config, params):
         shapes = param_shapes(config)
-        if not isinstance(params, dict) or set(params) != set(shapes):
-            missing = sorted(set(shapes) - set(params)) if isinstance(params, dict) else "all"
-            raise ValueError(f"params must hold exactly the parameters of the config; missing {missing}")
+        if set(params) != set(shapes):
+            raise ValueError(f"params must hold exactly the parameters of the config; missing "
+                             f"{sorted(set(shapes) - set(params))}, unknown {sorted(set(params) - set(shapes))}")
         self.config = config
         self.params = {}
         for name, shape in shapes.items():
-            a = v.as_array(params[name], f"params[{name!r}]")
+            a = np.asarray(params[name])
             if a.shape != shape:
                 raise ValueError(f"params[{name!r}] must have shape {shape}, got {a.shape}")
             self.params[name] = a.astype(np.float32)
@@ -268,16 +288,13 @@ class TinyGPT:
         h = gelu(self._linear(p + "mlp.c_fc", self._ln(p + "ln_2", x), hook))
         return x + self._linear(p + "mlp.c_proj", h, hook)
 
+    @validate(tokens=Array(), cache=Optional(InstanceOf(KVCache, lambda: KVCache(1))), hook=Optional(Callable()))
     def forward(self, tokens, cache=None, hook=None):
         """Return float32 logits (batch, time, vocab) for int tokens (batch, time).
 
         With a KVCache the tokens continue the cached ones (positions past .. past + time - 1) and the
         cache grows by `time`. hook(name, x), if given, receives every linear layer's input x.
         """
-        if cache is not None and not isinstance(cache, KVCache):
-            raise TypeError(f"cache must be a KVCache or None, got {type(cache).__name__}")
-        if hook is not None and not callable(hook):
-            raise TypeError(f"hook must be callable hook(name, x) or None, got {type(hook).__name__}")
         past = 0 if cache is None else cache.length
         t = self._check_tokens(tokens, past)
         x = self.params["wte"][t] + self.params["wpe"][past:past + t.shape[1]]
@@ -335,10 +352,9 @@ class TinyGPT:
                     np.lib.format.write_array(f, a, allow_pickle=False)
 
 
+@validate(path=PATH)
 def load_tiny_gpt(path=None):
     """Return the pretrained TinyGPT of data/tiny_gpt.npz (or of another file written by `save`)."""
-    if path is not None and not isinstance(path, (str, Path)):
-        raise TypeError(f"path must be a str or pathlib.Path (or None for the shipped weights), got {type(path).__name__}")
     path = WEIGHTS_PATH if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path must name a weights file (run python data/make_tiny_gpt.py), got {str(path)!r}")
@@ -347,16 +363,15 @@ def load_tiny_gpt(path=None):
         return TinyGPT(config, {k: f[k] for k in f.files if k != "config"})
 
 
+@validate(model=InstanceOf(TinyGPT, lambda: TinyGPT.init(GPTConfig(n_layer=1, context=4, d_model=8, n_head=2))),
+          tokens=Array(ndim=1, integer=True), batch_size=Integer(minimum=1))
 def mean_nll(model, tokens, batch_size=32):
     """Return the mean negative log-likelihood (nats per token) of a token stream, in full-context windows.
 
     NLL = -1/N sum_i log softmax(logits_i)[y_i] over non-overlapping windows (text.windows) of
     model.config.context tokens; perplexity = exp(NLL), bits per token = NLL / ln 2.
     """
-    if not isinstance(model, TinyGPT):
-        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     X, Y = windows(tokens, model.config.context)
-    batch_size = v.integer(batch_size, "batch_size", minimum=1)
     total, n = 0.0, 0
     for s in range(0, len(X), batch_size):
         x, y = X[s:s + batch_size], Y[s:s + batch_size]

@@ -124,25 +124,33 @@ class Constraint:
 
 
 class Array(Constraint):
-    """Array-like of finite numbers (as_array); `ndim` fixes the number of dimensions, `integer` the dtype."""
+    """Array-like of finite numbers (as_array); `ndim` fixes the number of dimensions (`min_ndim` bounds it
+    below), `integer` the dtype, `nonnegative` the sign of every entry."""
 
-    def __init__(self, ndim=None, allow_empty=False, integer=False):
+    def __init__(self, ndim=None, allow_empty=False, integer=False, min_ndim=None, nonnegative=False):
         self.ndim, self.allow_empty, self.integer = ndim, allow_empty, integer
+        self.min_ndim, self.nonnegative = min_ndim, nonnegative
 
     def check(self, x, name):
         arr = as_array(x, name, allow_empty=self.allow_empty)
         if self.ndim is not None and arr.ndim != self.ndim:
             raise ValueError(f"{name} must be {self.ndim}-dimensional, got shape {arr.shape}")
+        if self.min_ndim is not None and arr.ndim < self.min_ndim:
+            raise ValueError(f"{name} must have at least {self.min_ndim} dimension(s), got shape {arr.shape}")
         if self.integer and not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
+        if self.nonnegative and np.any(arr < 0):
+            raise ValueError(f"{name} must be >= 0 everywhere, got a minimum of {arr.min()}")
         return arr
 
     def good(self):
-        return np.ones((2,) * (self.ndim if self.ndim is not None else 2), dtype=int if self.integer else float)
+        ndim = self.ndim if self.ndim is not None else max(2, self.min_ndim or 0)
+        return np.ones((2,) * ndim, dtype=int if self.integer else float)
 
     def bad(self):
         return ["abc", np.array([1.0, np.nan])] + ([] if self.allow_empty else [[]]) + \
-            ([np.ones((2,) * (self.ndim + 1))] if self.ndim is not None else []) + ([np.ones(2) / 2] if self.integer else [])
+            ([np.ones((2,) * (self.ndim + 1))] if self.ndim is not None else []) + ([np.ones(2) / 2] if self.integer else []) + \
+            ([np.ones((2,) * (self.min_ndim - 1))] if self.min_ndim else []) + ([-self.good()] if self.nonnegative else [])
 
 
 class Real(Constraint):

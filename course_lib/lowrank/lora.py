@@ -8,45 +8,46 @@ PEFT's default: A ~ U(-1/sqrt(in), 1/sqrt(in)) (Kaiming-uniform with a = sqrt(5)
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Integer, Optional, Positive, Seed, validate
+
+SIZE, MATRIX = Integer(minimum=1), Array(ndim=2)  # W (out, in), A (r, in), B (out, r)
+LAYER = dict(W=MATRIX, A=MATRIX, B=MATRIX, alpha=Positive())
 
 
+@validate(n_out=SIZE, n_in=SIZE, r=SIZE, seed=Seed())
 def lora_init(n_out, n_in, r, seed=0):
     """Return (A, B): A (r, n_in) ~ U(-1/sqrt(n_in), 1/sqrt(n_in)), B (n_out, r) zeros."""
-    n_out, n_in = v.integer(n_out, "n_out", minimum=1), v.integer(n_in, "n_in", minimum=1)
-    r = v.integer(r, "r", minimum=1)
     bound = 1.0 / np.sqrt(n_in)
-    A = np.random.default_rng(v.integer(seed, "seed", minimum=0)).uniform(-bound, bound, (r, n_in))
+    A = np.random.default_rng(seed).uniform(-bound, bound, (r, n_in))
     return A, np.zeros((n_out, r))
 
 
 def _check(x, W, A, B, alpha):
-    x, W = v.as_array(x, "x").astype(np.float64), v.as_array(W, "W").astype(np.float64)
-    A, B = v.as_array(A, "A").astype(np.float64), v.as_array(B, "B").astype(np.float64)
-    if W.ndim != 2 or A.ndim != 2 or B.ndim != 2:
-        raise ValueError("W, A and B must be 2-d: W (out, in), A (r, in), B (out, r)")
+    x, W, A, B = (np.asarray(t).astype(np.float64) for t in (x, W, A, B))
     if A.shape != (B.shape[1], W.shape[1]) or B.shape[0] != W.shape[0]:
         raise ValueError(f"A must be (r, in) = (r, {W.shape[1]}) and B (out, r) = ({W.shape[0]}, r) with the "
                          f"same r, got A {A.shape} and B {B.shape}")
     if x.shape[-1] != W.shape[1]:
         raise ValueError(f"x must end in the layer's in = {W.shape[1]} features, got shape {x.shape}")
-    return x, W, A, B, v.real(alpha, "alpha", low=0.0, low_inclusive=False) / A.shape[0]
+    return x, W, A, B, float(alpha) / A.shape[0]
 
 
+@validate(x=Array(min_ndim=1), W=MATRIX, b=Optional(Array()), A=MATRIX, B=MATRIX, alpha=LAYER["alpha"])
 def lora_forward(x, W, b, A, B, alpha):
     """Return h = x W^T + b + (alpha / r) (x A^T) B^T for inputs x (..., in)."""
     x, W, A, B, scaling = _check(x, W, A, B, alpha)
     h = x @ W.T + scaling * (x @ A.T) @ B.T
-    return h if b is None else h + v.as_array(b, "b")
+    return h if b is None else h + np.asarray(b)
 
 
+@validate(x=Array(min_ndim=1), dh=Array(min_ndim=1), **LAYER)
 def lora_grads(x, dh, W, A, B, alpha):
     """Return (dA, dB, dx) of the LoRA layer for the upstream gradient dh = dL/dh (W frozen).
 
     dB = s sum_n dh_n (A x_n)^T,  dA = s sum_n B^T dh_n x_n^T,  dx = dh W + s dh B A, s = alpha / r.
     """
     x, W, A, B, s = _check(x, W, A, B, alpha)
-    dh = v.as_array(dh, "dh").astype(np.float64)
+    dh = np.asarray(dh).astype(np.float64)
     if dh.shape != x.shape[:-1] + (W.shape[0],):
         raise ValueError(f"dh must have shape {x.shape[:-1] + (W.shape[0],)}, got {dh.shape}")
     x2, dh2 = x.reshape(-1, x.shape[-1]), dh.reshape(-1, dh.shape[-1])
@@ -56,14 +57,15 @@ def lora_grads(x, dh, W, A, B, alpha):
     return dA, dB, dx
 
 
+@validate(**LAYER)
 def lora_merge(W, A, B, alpha):
     """Return W + (alpha / r) B A: the adapter folded into the frozen weight."""
-    W, A, B = (v.as_array(t, n).astype(np.float64) for t, n in ((W, "W"), (A, "A"), (B, "B")))
+    W, A, B = (np.asarray(t).astype(np.float64) for t in (W, A, B))
     _check(np.zeros(W.shape[1]), W, A, B, alpha)
     return W + (float(alpha) / A.shape[0]) * B @ A
 
 
+@validate(n_out=SIZE, n_in=SIZE, r=SIZE)
 def lora_params(n_out, n_in, r):
     """Return the trainable parameters of a LoRA adapter: r (n_in + n_out)."""
-    n_out, n_in = v.integer(n_out, "n_out", minimum=1), v.integer(n_in, "n_in", minimum=1)
-    return v.integer(r, "r", minimum=1) * (n_in + n_out)
+    return r * (n_in + n_out)

@@ -13,23 +13,27 @@ scikit-learn's `svd_flip` does: the entry of largest |value| in each column of U
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Boolean, Fraction, Integer, Real, validate
+
+MATRIX, SIZE = Array(ndim=2), Integer(minimum=1)  # W (out, in); a layer width or a rank
 
 
-def _matrix(W, name="W"):
-    W = v.as_array(W, name).astype(np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d matrix (out, in), got shape {W.shape}")
-    return W
+def _matrix(W):
+    return np.asarray(W).astype(np.float64)
 
 
+@validate(U=MATRIX, Vt=MATRIX)
 def svd_flip(U, Vt):
     """Return (U, Vt) with each column of U's largest-|.| entry made positive (scikit-learn's rule)."""
     U, Vt = np.array(U, dtype=np.float64), np.array(Vt, dtype=np.float64)
+    if Vt.shape[0] != U.shape[1]:
+        raise ValueError(f"Vt must have one row per column of U ({U.shape[1]}), got shape {Vt.shape}")
     signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
     signs[signs == 0] = 1.0
     return U * signs, Vt * signs[:, None]
 
 
+@validate(W=MATRIX)
 def svd(W):
     """Return U, s, Vt of W (thin SVD, singular values descending) with the course's sign rule."""
     U, s, Vt = np.linalg.svd(_matrix(W), full_matrices=False)
@@ -38,9 +42,10 @@ def svd(W):
 
 
 def _rank(rank, W):
-    return v.integer(rank, "rank", minimum=1, maximum=min(W.shape))
+    return v.integer(rank, "rank", minimum=1, maximum=min(W.shape))  # at most W's smaller side
 
 
+@validate(W=MATRIX, rank=SIZE)
 def low_rank_factors(W, rank):
     """Return (A, B), A (out, rank) and B (rank, in), with A @ B the best rank-`rank` approximation of W.
 
@@ -55,36 +60,35 @@ def low_rank_factors(W, rank):
     return U[:, :r] * root, root[:, None] * Vt[:r]
 
 
+@validate(s=Array(ndim=1, nonnegative=True))
 def energy(s):
     """Return the cumulative energy sum_{i<=r} s_i^2 / sum_i s_i^2 for r = 1 .. len(s)."""
-    s = v.as_array(s, "s").astype(np.float64)
-    if s.ndim != 1 or np.any(s < 0):
-        raise ValueError("s must be a 1-d array of singular values >= 0")
+    s = np.asarray(s).astype(np.float64)
     total = np.sum(s ** 2)
     return np.cumsum(s ** 2) / total if total > 0 else np.ones_like(s)
 
 
+@validate(W=MATRIX, keep=Fraction())
 def rank_for_energy(W, keep):
     """Return the smallest r whose rank-r SVD keeps at least `keep` of W's energy (sum of s_i^2)."""
-    keep = v.fraction(keep, "keep", low=0.0, high=1.0)
     e = energy(svd(W)[1])
     return int(np.searchsorted(e, keep - 1e-12) + 1)
 
 
+@validate(n_out=SIZE, n_in=SIZE, rank=SIZE, bias=Boolean())
 def factored_params(n_out, n_in, rank, bias=True):
     """Return the parameters of the factored layer: rank (n_out + n_in) (+ n_out for the bias)."""
-    n_out, n_in = v.integer(n_out, "n_out", minimum=1), v.integer(n_in, "n_in", minimum=1)
-    rank = v.integer(rank, "rank", minimum=1, maximum=min(n_out, n_in))
+    rank = v.integer(rank, "rank", minimum=1, maximum=min(n_out, n_in))  # at most the smaller width
     return rank * (n_out + n_in) + (n_out if bias else 0)
 
 
+@validate(n_out=SIZE, n_in=SIZE, budget=Integer(minimum=0))
 def rank_for_budget(n_out, n_in, budget):
     """Return the largest rank r with r (n_out + n_in) <= budget weights (0 if none fits)."""
-    n_out, n_in = v.integer(n_out, "n_out", minimum=1), v.integer(n_in, "n_in", minimum=1)
-    budget = v.integer(budget, "budget", minimum=0)
     return min(budget // (n_out + n_in), n_out, n_in)
 
 
+@validate(W=MATRIX, X=MATRIX, rank=SIZE, damp=Real(low=0.0))
 def data_aware_factors(W, X, rank, damp=1e-6):
     """Return (A, B) minimising ||(W - A B) X||_F over rank-`rank` products; X is (in, n) inputs.
 
@@ -92,11 +96,10 @@ def data_aware_factors(W, X, rank, damp=1e-6):
     best W' is the truncated SVD of W L mapped back: W L = U S V^T, W' = U_r S_r V_r^T L^{-1}
     (the whitening of the SVD-LLM line of work: Wang et al. 2025, "SVD-LLM", ICLR).
     """
-    W, X = _matrix(W), _matrix(X, "X")
+    W, X = _matrix(W), _matrix(X)
     if X.shape[0] != W.shape[1]:
         raise ValueError(f"X must be (in, n) with in = {W.shape[1]} rows, got shape {X.shape}")
     r = _rank(rank, W)
-    damp = v.real(damp, "damp", low=0.0)
     C = X @ X.T
     C += (damp * max(np.mean(np.diag(C)), 1e-12)) * np.eye(len(C))
     L = np.linalg.cholesky(C)

@@ -22,23 +22,24 @@ being fixed by a column's ORIGINAL index (so with act_order too, as llm-compress
 """
 import numpy as np
 
-from ..core import validation as v
-from .layerwise import inverse_cholesky_upper, prepare_hessian
+from ..core.validation import Array, Boolean, Integer, Optional, validate
+from .layerwise import DAMP, HESSIAN, MATRIX, inverse_cholesky_upper, prepare_hessian
+
+GRID = dict(scale=Array(), zero_point=Array(), q_min=Integer(), q_max=Integer())  # shapes and ranges: in the body
+GROUP_SIZE = Optional(Integer(minimum=1))
 
 
 def _expand_grid(shape, scale, zero_point, group_size):
     """Return (scale, zero_point) expanded to one entry per weight of a layer of `shape` (out, in)."""
     out, d = shape
-    if group_size is not None:
-        group_size = v.integer(group_size, "group_size", minimum=1)
     grid = (out,) if group_size is None else (out, -(-d // group_size))
-    scale = v.as_array(scale, "scale").astype(np.float64)
+    scale = np.asarray(scale).astype(np.float64)
     if scale.shape != grid:
         raise ValueError(f"scale must have shape {grid} (one per output row"
                          f"{'' if group_size is None else ' and group'}), got {scale.shape}")
     if np.any(scale <= 0):
         raise ValueError("scale must be > 0 everywhere (it is a divisor)")
-    zp = v.as_array(zero_point, "zero_point")
+    zp = np.asarray(zero_point)
     if zp.shape != grid or np.any(zp != np.round(zp)):
         raise ValueError(f"zero_point must be integers of shape {grid}, got {zp.dtype} of shape {zp.shape}")
     group = np.zeros(d, int) if group_size is None else np.arange(d) // group_size
@@ -47,7 +48,6 @@ def _expand_grid(shape, scale, zero_point, group_size):
 
 def _check_grid(W, scale, zero_point, q_min, q_max, group_size):
     """Return (scale, zero_point, q_min, q_max) expanded to one entry per weight (out, in)."""
-    q_min, q_max = v.integer(q_min, "q_min"), v.integer(q_max, "q_max")
     if q_min >= q_max:
         raise ValueError(f"q_min must be < q_max, got q_min={q_min} and q_max={q_max}")
     S, Z = _expand_grid(W.shape, scale, zero_point, group_size)
@@ -61,18 +61,17 @@ def _quantize(w, scale, zero_point, q_min, q_max):
     return np.clip(np.rint(w / scale).astype(np.int64) + zero_point, q_min, q_max)
 
 
+@validate(H=HESSIAN, act_order=Boolean())
 def column_order(H, act_order=False):
     """Return the quantization order: natural, or by decreasing H_jj (stable: ties keep index order)."""
-    H = v.as_array(H, "H")
-    if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise ValueError(f"H must be a square matrix (in, in), got shape {H.shape}")
-    if not isinstance(act_order, bool):
-        raise TypeError(f"act_order must be True or False, got {type(act_order).__name__}")
+    H = np.asarray(H)
     if not act_order:
         return np.arange(len(H))
     return np.argsort(-np.diag(H), kind="stable")
 
 
+@validate(W=MATRIX, H=HESSIAN, **GRID, block_size=Integer(minimum=1), damp=DAMP, act_order=Boolean(),
+          group_size=GROUP_SIZE)
 def gptq(W, H, scale, zero_point, q_min, q_max, block_size=128, damp=0.01, act_order=False,
          group_size=None):
     """Return the integer codes (out, in) of W quantized by GPTQ on the layer Hessian H.
@@ -82,7 +81,6 @@ def gptq(W, H, scale, zero_point, q_min, q_max, block_size=128, damp=0.01, act_o
     (shape (out,)), or per row and group (shape (out, ceil(in / group_size))) when group_size is set.
     """
     W, H = prepare_hessian(W, H, damp)
-    block_size = v.integer(block_size, "block_size", minimum=1)
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, group_size)
     perm = column_order(H, act_order)
     W, H, S, Z = W[:, perm], H[np.ix_(perm, perm)], S[:, perm], Z[:, perm]
@@ -102,22 +100,20 @@ def gptq(W, H, scale, zero_point, q_min, q_max, block_size=128, damp=0.01, act_o
     return out
 
 
+@validate(W=MATRIX, **GRID, group_size=GROUP_SIZE)
 def rtn(W, scale, zero_point, q_min, q_max, group_size=None):
     """Return round-to-nearest codes clamp(round(W / scale) + zero_point, q_min, q_max) on the same grid.
 
     The baseline GPTQ is measured against: GPTQ with H = I gives exactly these codes.
     """
-    W = v.as_array(W, "W").astype(np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d array (out, in), got shape {W.shape}")
+    W = np.asarray(W).astype(np.float64)
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, group_size)
     return _quantize(W, S, Z, q_min, q_max)
 
 
+@validate(Q=Array(ndim=2, integer=True), scale=GRID["scale"], zero_point=GRID["zero_point"], group_size=GROUP_SIZE)
 def dequantize_codes(Q, scale, zero_point, group_size=None):
     """Return What = (Q - zero_point) * scale on the grid `gptq` used (per row, or per row and group)."""
-    Q = v.as_array(Q, "Q")
-    if Q.ndim != 2 or not np.issubdtype(Q.dtype, np.integer):
-        raise ValueError(f"Q must be a 2-d integer array (out, in), got {Q.dtype} of shape {Q.shape}")
+    Q = np.asarray(Q)
     S, Z = _expand_grid(Q.shape, scale, zero_point, group_size)
     return (Q - Z) * S

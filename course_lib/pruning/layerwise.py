@@ -29,41 +29,61 @@ from ..core import validation as v
 from ..core.layers import Conv2d, Sequential
 from ..core.nn import MLP
 from ..core.ops import im2col
+from ..core.validation import Array, Callable, InstanceOf, Integer, Real, validate
 
 
+class _Hessian(v.Constraint):
+    """A layer Hessian H = 2 X X^T: a square, symmetric matrix of finite numbers with a diagonal >= 0."""
+
+    def check(self, x, name):
+        H = v.as_array(x, name)
+        if H.ndim != 2 or H.shape[0] != H.shape[1]:
+            raise ValueError(f"{name} must be a square matrix (in, in), got shape {H.shape}")
+        if not np.allclose(H, H.T, rtol=1e-6, atol=1e-12 * max(1.0, float(np.abs(H).max()))):
+            raise ValueError(f"{name} must be symmetric (H = 2 X X^T)")
+        if np.any(np.diag(H) < 0):
+            raise ValueError(f"{name} must have a non-negative diagonal (H = 2 X X^T is positive semi-definite)")
+        return H
+
+    def good(self):
+        return np.eye(2)
+
+    def bad(self):
+        return ["abc", np.array([[1.0, np.nan], [np.nan, 1.0]]), np.ones((2, 3)), np.triu(np.ones((2, 2))), -np.eye(2)]
+
+
+MATRIX, HESSIAN, DAMP = Array(ndim=2), _Hessian(), Real(low=0.0)  # W (out, in); H (in, in); damp >= 0
+NETWORK = InstanceOf((MLP, Sequential), lambda: MLP([2, 2, 2]), "course_lib MLP or Sequential")
+
+
+@validate(W=MATRIX, H=HESSIAN)
 def check_layer(W, H):
     """Return (W, H) as float64 arrays after checking W is (out, in) and H is a symmetric (in, in)."""
-    W = v.as_array(W, "W").astype(np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d array (out, in), got shape {W.shape}")
-    H = v.as_array(H, "H").astype(np.float64)
+    W, H = np.asarray(W).astype(np.float64), np.asarray(H).astype(np.float64)
     if H.shape != (W.shape[1], W.shape[1]):
         raise ValueError(f"H must have shape ({W.shape[1]}, {W.shape[1]}) (in x in, in = W.shape[1]), "
                          f"got {H.shape}")
-    if not np.allclose(H, H.T, rtol=1e-6, atol=1e-12 * max(1.0, float(np.abs(H).max()))):
-        raise ValueError("H must be symmetric (H = 2 X X^T)")
-    if np.any(np.diag(H) < 0):
-        raise ValueError("H must have a non-negative diagonal (H = 2 X X^T is positive semi-definite)")
     return W, H
 
 
+@validate(damp=DAMP)
 def check_damp(damp):
     """Return damp as a float in [0, inf)."""
-    return v.real(damp, "damp", low=0.0)
+    return float(damp)
 
 
+@validate(X=MATRIX)
 def hessian_from_inputs(X):
     """Return H = (2 / n) X^T X for n input rows X (n, in): the Hessian of the layer-wise loss.
 
     Frantar & Alistarh 2022 (OBC, NeurIPS, eq. 2) write H = 2 X X^T with samples as columns; here
     samples are rows, as everywhere in the course, and the sum is a mean, as the reference code.
     """
-    X = v.as_array(X, "X").astype(np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d array (n samples, in), got shape {X.shape}")
+    X = np.asarray(X).astype(np.float64)
     return 2.0 * X.T @ X / X.shape[0]
 
 
+@validate(W=MATRIX, H=HESSIAN, damp=DAMP)
 def prepare_hessian(W, H, damp=0.01):
     """Return (W, H) after the reference's dead-input rule and damping (copies, float64).
 
@@ -87,13 +107,15 @@ def _cholesky(A, what):
         raise ValueError(f"{what} must be positive definite: increase damp") from e
 
 
+@validate(H=HESSIAN)
 def inverse_hessian(H):
     """Return H^-1 = L^-T L^-1 from the Cholesky factor H = L L^T (the reference's cholesky_inverse)."""
-    H = v.as_array(H, "H").astype(np.float64)
+    H = np.asarray(H).astype(np.float64)
     L_inv = np.linalg.solve(_cholesky(H, "H + damp * mean(diag H) * I"), np.eye(len(H)))
     return L_inv.T @ L_inv
 
 
+@validate(H=HESSIAN)
 def inverse_cholesky_upper(H):
     """Return U, upper-triangular with positive diagonal, such that H^-1 = U^T U.
 
@@ -104,37 +126,29 @@ def inverse_cholesky_upper(H):
     return _cholesky((H_inv + H_inv.T) / 2.0, "H^-1").T
 
 
+@validate(W=MATRIX, W_hat=MATRIX, H=HESSIAN)
 def layer_error(W, W_hat, H):
     """Return the layer-wise reconstruction error tr((W - What) H (W - What)^T) / 2.
 
     With H = (2 / n) X^T X (`hessian_from_inputs`) it is the mean over inputs of ||(W - What) x||^2.
     """
     W, H = check_layer(W, H)
-    W_hat = v.as_array(W_hat, "W_hat").astype(np.float64)
+    W_hat = np.asarray(W_hat).astype(np.float64)
     if W_hat.shape != W.shape:
         raise ValueError(f"W_hat must have the shape of W {W.shape}, got {W_hat.shape}")
     D = W - W_hat
     return float(np.einsum("oi,ij,oj->", D, H, D) / 2.0)
 
 
-def _check_network(model, X):
-    """Return X (n, in) as float64 after checking model is a course MLP or Sequential."""
-    if not isinstance(model, (MLP, Sequential)):
-        raise TypeError(f"model must be a course_lib MLP or Sequential, got {type(model).__name__}")
-    X = v.as_array(X, "X").astype(np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d array (n samples, inputs), got shape {X.shape}")
-    return X
-
-
+@validate(model=NETWORK, X=MATRIX, l=Integer(minimum=0))
 def layer_inputs(model, X, l):
     """Return the inputs of weighted layer l as rows X_l (rows, in), so that W_l.reshape(out, -1) @ x + b_l
     is the layer's output for each row x: a dense layer's input vectors, or a conv layer's im2col patches
     (one row per image and output position; Frantar et al. 2023, GPTQ, ICLR, Table 1 on ResNets; the
     reference code `GPTQ.add_batch` unfolds a conv's input with `nn.Unfold` and flattens W to
     (out, c·k·k))."""
-    X = _check_network(model, X)
-    l = v.integer(l, "l", minimum=0, maximum=len(model.W) - 1)
+    X = np.asarray(X).astype(np.float64)
+    l = v.integer(l, "l", minimum=0, maximum=len(model.W) - 1)  # an index of the model's layers
     model.forward(X, keep=True)
     if isinstance(model, MLP):
         return model.cache[l][1]
@@ -146,15 +160,14 @@ def layer_inputs(model, X, l):
     return x
 
 
+@validate(model=NETWORK, X=MATRIX, fn=Callable())
 def compress_layers(model, X, fn):
     """Return (a compressed copy of model, the relative layer errors ||(W - What) X_l||^2 / ||W X_l||^2).
 
     For l = 0, 1, ...: What_l = fn(W_l as (out, in), X_l), X_l = `layer_inputs` of the copy whose layers
     before l are already compressed (the references' sequential order); biases stay as they are.
     """
-    X = _check_network(model, X)
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, as fn(W, X) -> W_hat, got {type(fn).__name__}")
+    X = np.asarray(X).astype(np.float64)
     m, errs = model.copy(), []
     for l in range(len(m.W)):
         X_l, W = layer_inputs(m, X, l), m.W[l].reshape(m.W[l].shape[0], -1)

@@ -8,26 +8,26 @@ A CPU has no such kernel: on a CPU 2:4 saves bytes, not time.
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Array, Integer, validate
 
 
+@validate(n=Integer(minimum=0), m=Integer(minimum=1), d=Integer(minimum=1))
 def check_nm(n, m, d):
     """Return (n, m) after checking 0 <= n <= m, m >= 1 and that m divides the input width d."""
-    m = v.integer(m, "m", minimum=1)
-    n = v.integer(n, "n", minimum=0, maximum=m)
+    n = v.integer(n, "n", minimum=0, maximum=m)  # n <= m: the two arguments together
     if d % m:
         raise ValueError(f"m must divide the number of inputs {d} (groups of m consecutive inputs), got m={m}")
     return n, m
 
 
+@validate(scores=Array(min_ndim=1), n=Integer(minimum=0), m=Integer(minimum=1))
 def nm_mask(scores, n, m):
     """Return the keep-mask (True = keep) holding the n largest of every m consecutive scores (last axis).
 
     Within a group, among equal scores the LOWER index is pruned first (a stable ascending sort prunes
     its first m - n). 2:4 is n=2, m=4 (Mishra et al. 2021).
     """
-    scores = v.as_array(scores, "scores").astype(np.float64)
-    if scores.ndim < 1:
-        raise ValueError(f"scores must have at least one axis, got shape {scores.shape}")
+    scores = np.asarray(scores).astype(np.float64)
     n, m = check_nm(n, m, scores.shape[-1])
     groups = scores.reshape(scores.shape[:-1] + (-1, m))
     pruned = np.argsort(groups, axis=-1, kind="stable")[..., :m - n]

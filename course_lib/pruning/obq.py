@@ -17,11 +17,14 @@ per row. `greedy=False` takes the natural order: the same decisions as `gptq.gpt
 import numpy as np
 
 from ..core import validation as v
-from .gptq import _check_grid, _quantize
-from .layerwise import inverse_hessian, prepare_hessian
+from ..core.validation import Array, Boolean, Callable, Fraction, Integer, Optional, Real, validate
+from .gptq import GRID, _check_grid, _quantize
+from .layerwise import DAMP, HESSIAN, MATRIX, inverse_hessian, prepare_hessian
 from .second_order import obs_saliency, obs_update
 
 
+@validate(w=Array(), h_inv=MATRIX, n_steps=Integer(minimum=0), target=Callable(), greedy=Boolean(),
+          outlier=Optional(Real(low=0.0)))
 def obs_row(w, h_inv, n_steps, target, greedy=True, outlier=None):
     """Fix n_steps weights of one row w by OBS, greedily (or in index order); return (w, fixed order).
 
@@ -30,15 +33,11 @@ def obs_row(w, h_inv, n_steps, target, greedy=True, outlier=None):
     to t_q, and the fixed weights stay put (their row and column of H_F^-1 are 0). `outlier` (greedy
     only): when a free weight's |w_q - t_q| exceeds it, the largest such weight is fixed first.
     """
-    w = v.as_array(w, "w").astype(np.float64).reshape(-1)
-    h_inv = v.as_array(h_inv, "h_inv").astype(np.float64)
+    w = np.asarray(w).astype(np.float64).reshape(-1)
+    h_inv = np.asarray(h_inv).astype(np.float64)
     if h_inv.shape != (w.size, w.size):
         raise ValueError(f"h_inv must have shape ({w.size}, {w.size}), got {h_inv.shape}")
-    n_steps = v.integer(n_steps, "n_steps", minimum=0, maximum=w.size)
-    if not callable(target):
-        raise TypeError(f"target must be a function w -> values once fixed, got {type(target).__name__}")
-    if outlier is not None:
-        outlier = v.real(outlier, "outlier", low=0.0)
+    n_steps = v.integer(n_steps, "n_steps", minimum=0, maximum=w.size)  # at most every weight of w
     order = []
     for step in range(n_steps):
         t = target(w)
@@ -55,6 +54,7 @@ def obs_row(w, h_inv, n_steps, target, greedy=True, outlier=None):
     return w, order
 
 
+@validate(W=MATRIX, H=HESSIAN, **GRID, damp=DAMP, greedy=Boolean())
 def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     """Return the integer codes (out, in) of W quantized by OBQ, one weight at a time per row.
 
@@ -65,8 +65,6 @@ def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     `layerwise.prepare_hessian` (the reference adds no damping unless H is singular).
     """
     W, H = prepare_hessian(W, H, damp)
-    if not isinstance(greedy, bool):
-        raise TypeError(f"greedy must be True or False, got {type(greedy).__name__}")
     S, Z, q_min, q_max = _check_grid(W, scale, zero_point, q_min, q_max, None)
     h_inv = inverse_hessian(H)
     Q = np.zeros(W.shape, np.int64)
@@ -78,6 +76,7 @@ def obq(W, H, scale, zero_point, q_min, q_max, damp=0.01, greedy=True):
     return Q
 
 
+@validate(W=MATRIX, H=HESSIAN, sparsity=Fraction(), damp=DAMP)
 def obc_prune(W, H, sparsity, damp=0.01):
     """Return (W_pruned, keep_mask): floor(sparsity * in) weights of each row removed greedily by OBS.
 
@@ -85,7 +84,6 @@ def obc_prune(W, H, sparsity, damp=0.01):
     w_q^2 / [H_F^-1]_qq, with the OBS update); the kept weights move, the pruned ones are exactly 0.
     """
     W, H = prepare_hessian(W, H, damp)
-    sparsity = v.fraction(sparsity, "sparsity")
     k = int(W.shape[1] * sparsity)
     h_inv = inverse_hessian(H)
     out, keep = np.zeros_like(W), np.ones(W.shape, bool)

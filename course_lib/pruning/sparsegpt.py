@@ -18,24 +18,25 @@ are kept in each row (sec. 3.4; `nm_sparsity.nm_mask`, ties prune the lower inde
 """
 import numpy as np
 
-from ..core import validation as v
-from .layerwise import inverse_cholesky_upper, prepare_hessian
+from ..core.validation import Array, Integer, validate
+from .layerwise import DAMP, HESSIAN, MATRIX, inverse_cholesky_upper, prepare_hessian
 from .nm_sparsity import nm_mask
-from .wanda import check_nm_sparsity
+from .wanda import M, N, SPARSITY, check_nm_sparsity
 
 
+@validate(scores=Array(), sparsity=SPARSITY)
 def block_prune_mask(scores, sparsity):
     """Return the prune-mask (True = prune) of one block: every score <= the (k+1)-th smallest, k = floor(s*size).
 
     The reference's rule (Frantar & Alistarh 2023, code `sparsegpt.py`): thresh = sort(scores)[k],
     mask = scores <= thresh.
     """
-    scores = v.as_array(scores, "scores").astype(np.float64)
-    sparsity = v.fraction(sparsity, "sparsity", high=1.0, high_inclusive=False)
+    scores = np.asarray(scores).astype(np.float64)
     flat = np.sort(scores, axis=None)
     return scores <= flat[int(scores.size * sparsity)]
 
 
+@validate(W=MATRIX, H=HESSIAN, sparsity=SPARSITY, n=N, m=M, block_size=Integer(minimum=1), damp=DAMP)
 def sparsegpt(W, H, sparsity, n=None, m=None, block_size=128, damp=0.01):
     """Return (W_pruned, keep_mask): W pruned by SparseGPT on the layer Hessian H (True = keep).
 
@@ -44,7 +45,6 @@ def sparsegpt(W, H, sparsity, n=None, m=None, block_size=128, damp=0.01):
     """
     W, H = prepare_hessian(W, H, damp)
     sparsity, n, m = check_nm_sparsity(sparsity, n, m, W.shape[1])
-    block_size = v.integer(block_size, "block_size", minimum=1)
     if m is not None and block_size % m:
         raise ValueError(f"block_size must be a multiple of m={m} (groups may not straddle blocks), got {block_size}")
     U = inverse_cholesky_upper(H)

@@ -11,13 +11,18 @@ S_ij^2, OBD's saliency h_jj w^2 / 2 of the layer-wise loss. With x_norm = 1 it i
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Fraction, Integer, Optional, validate
 from .nm_sparsity import check_nm, nm_mask
 
+SPARSITY = Fraction(high=1.0, high_inclusive=False)  # unstructured: at least one weight of each row stays
+N, M = Optional(Integer(minimum=0)), Optional(Integer(minimum=1))  # n of every m kept (both or neither)
+MATRIX = Array(ndim=2)
 
+
+@validate(sparsity=SPARSITY, n=N, m=M, d=Integer(minimum=1))
 def check_nm_sparsity(sparsity, n, m, d):
     """Return (sparsity, n, m) checked: unstructured sparsity in [0, 1), or n and m with sparsity = 1 - n/m."""
-    sparsity = v.fraction(sparsity, "sparsity", high=1.0, high_inclusive=False)
+    sparsity = float(sparsity)
     if (n is None) != (m is None):
         raise ValueError(f"n and m must be given together (n of every m kept), got n={n} and m={m}")
     if n is not None:
@@ -27,18 +32,16 @@ def check_nm_sparsity(sparsity, n, m, d):
     return sparsity, n, m
 
 
+@validate(W=MATRIX, x_norm=Array(ndim=1, nonnegative=True))
 def wanda_score(W, x_norm):
     """Return S_ij = |W_ij| * x_norm_j (Sun et al. 2024, eq. 1)."""
-    W = v.as_array(W, "W").astype(np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d array (out, in), got shape {W.shape}")
-    x_norm = v.as_array(x_norm, "x_norm").astype(np.float64)
-    if x_norm.shape != (W.shape[1],) or np.any(x_norm < 0):
-        raise ValueError(f"x_norm must hold {W.shape[1]} non-negative norms (one per input), "
-                         f"got shape {x_norm.shape}")
+    W, x_norm = np.asarray(W).astype(np.float64), np.asarray(x_norm).astype(np.float64)
+    if x_norm.shape != (W.shape[1],):
+        raise ValueError(f"x_norm must hold {W.shape[1]} norms (one per input of W), got shape {x_norm.shape}")
     return np.abs(W) * x_norm
 
 
+@validate(W=MATRIX, x_norm=Array(ndim=1, nonnegative=True), sparsity=SPARSITY, n=N, m=M)
 def wanda_mask(W, x_norm, sparsity, n=None, m=None):
     """Return the Wanda keep-mask (True = keep): the lowest-scoring weights of each output row pruned.
 
@@ -56,9 +59,8 @@ def wanda_mask(W, x_norm, sparsity, n=None, m=None):
     return keep
 
 
+@validate(X=MATRIX)
 def input_norms(X):
     """Return ||X_j||_2 for every input j of the calibration rows X (n, in)."""
-    X = v.as_array(X, "X").astype(np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d array (n samples, in), got shape {X.shape}")
+    X = np.asarray(X).astype(np.float64)
     return np.sqrt(np.sum(X ** 2, axis=0))

@@ -23,28 +23,28 @@ whose range is below eps (q_max - q_min), e.g. all zeros.
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Boolean, Integer, Positive, Real, validate
 from . import primitives as P
 
 TORCHAO_EPS = float(np.finfo(np.float32).smallest_normal)  # torchao's default clamp of the scale
+W, GROUP_SIZE, SYMMETRIC = Array(ndim=2), Integer(minimum=1), Boolean()  # w (out, in)
 
 
 def _weights(w, group_size):
-    w = v.as_array(w, "w")
-    if w.ndim != 2:
-        raise ValueError(f"w must be a 2-d (out, in) matrix, got shape {w.shape}")
-    g = v.integer(group_size, "group_size", minimum=1)
+    w, g = np.asarray(w), group_size
     if w.shape[1] % g:
         raise ValueError(f"group_size must divide the input size {w.shape[1]}, got {g}")
     return w.astype(np.float32), g
 
 
+@validate(w=W, group_size=GROUP_SIZE)
 def to_groups(w, group_size):
     """Return W (out, in) as rows of one group each: shape (out * in / g, g), row o * in/g + j = group (o, j)."""
     w, g = _weights(w, group_size)
     return w.reshape(-1, g)
 
 
+@validate(w=W, group_size=GROUP_SIZE, bits=P.SIGNED_BITS, symmetric=SYMMETRIC, eps=Positive())
 def groupwise_qparams(w, group_size, bits=4, symmetric=True, eps=P.EPS):
     """Return (scale, zero_point), each (out, in / g): one per group (module docstring's formulas).
 
@@ -53,8 +53,7 @@ def groupwise_qparams(w, group_size, bits=4, symmetric=True, eps=P.EPS):
     """
     w, g = _weights(w, group_size)
     rows = w.reshape(-1, g)
-    eps = v.real(eps, "eps", low=0.0, low_inclusive=False)
-    symmetric = _signed(symmetric)
+    symmetric = bool(symmetric)
     lo, hi = np.minimum(rows.min(axis=1), 0), np.maximum(rows.max(axis=1), 0)
     q_min, q_max = P.q_range(bits, signed=symmetric)
     if symmetric:
@@ -66,15 +65,9 @@ def groupwise_qparams(w, group_size, bits=4, symmetric=True, eps=P.EPS):
     return scale.astype(np.float32).reshape(w.shape[0], -1), zp.reshape(w.shape[0], -1)
 
 
-def _signed(symmetric):
-    if not isinstance(symmetric, (bool, np.bool_)):
-        raise TypeError(f"symmetric must be True or False, got {symmetric!r}")
-    return bool(symmetric)
-
-
 def _group_params(w, scale, zero_point, g):
     n_groups = w.shape[1] // g
-    scale = v.as_array(scale, "scale").astype(np.float32)
+    scale = np.asarray(scale).astype(np.float32)
     zp = np.asarray(zero_point)
     for a, name in ((scale, "scale"), (zp, "zero_point")):
         if a.shape != (w.shape[0], n_groups):
@@ -82,6 +75,7 @@ def _group_params(w, scale, zero_point, g):
     return scale.reshape(-1), zp.reshape(-1)
 
 
+@validate(w=W, scale=P.SCALES, zero_point=P.ZERO_POINTS, group_size=GROUP_SIZE, bits=P.SIGNED_BITS, symmetric=SYMMETRIC)
 def groupwise_quantize(w, scale, zero_point, group_size, bits=4, symmetric=True):
     """Return q = clamp(round(w * (1 / scale)) + z, q_min, q_max) per group, int64 (out, in).
 
@@ -90,19 +84,15 @@ def groupwise_quantize(w, scale, zero_point, group_size, bits=4, symmetric=True)
     """
     w, g = _weights(w, group_size)
     scale, zp = _group_params(w, scale, zero_point, g)
-    q_min, q_max = P.q_range(bits, signed=_signed(symmetric))
+    q_min, q_max = P.q_range(bits, signed=bool(symmetric))
     q = P.quantize(w.reshape(-1, g), scale, zp, q_min, q_max, axis=0, rule="torch")
     return q.reshape(w.shape)
 
 
+@validate(q=Array(ndim=2, integer=True), scale=P.SCALES, zero_point=P.ZERO_POINTS, group_size=GROUP_SIZE)
 def groupwise_dequantize(q, scale, zero_point, group_size):
     """Return w_hat = (q - z) scale per group in float32, shape (out, in) (torchao's dequantize_affine)."""
-    q = np.asarray(q)
-    if q.dtype.kind not in "iu":
-        raise TypeError(f"q must hold integers, got dtype {q.dtype}")
-    if q.ndim != 2:
-        raise ValueError(f"q must be a 2-d (out, in) matrix, got shape {q.shape}")
-    g = v.integer(group_size, "group_size", minimum=1)
+    q, g = np.asarray(q), group_size
     if q.shape[1] % g:
         raise ValueError(f"group_size must divide the input size {q.shape[1]}, got {g}")
     scale, zp = _group_params(q, scale, zero_point, g)
@@ -110,6 +100,7 @@ def groupwise_dequantize(q, scale, zero_point, group_size):
     return rows.reshape(q.shape)
 
 
+@validate(w=W, group_size=GROUP_SIZE, bits=P.SIGNED_BITS, symmetric=SYMMETRIC, eps=Positive())
 def groupwise_fake_quantize(w, group_size, bits=4, symmetric=True, eps=P.EPS):
     """Return (w_hat, q, scale, zero_point): W quantized group-wise round-to-nearest (RTN) and back."""
     scale, zp = groupwise_qparams(w, group_size, bits, symmetric, eps)
@@ -117,14 +108,11 @@ def groupwise_fake_quantize(w, group_size, bits=4, symmetric=True, eps=P.EPS):
     return groupwise_dequantize(q, scale, zp, group_size), q, scale, zp
 
 
+@validate(bits=Positive(), group_size=GROUP_SIZE, scale_bits=Real(low=0.0), zero_point_bits=Real(low=0.0))
 def bits_per_weight(bits, group_size, scale_bits=16, zero_point_bits=0):
     """Return the storage per weight including the group's scale and zero point: b + (s + z) / g.
 
     E.g. int4 with an fp16 scale per 64 weights: 4 + 16 / 64 = 4.25; per 32: 4.5; with a 4-bit zero
     point per 128: 4 + 20 / 128 = 4.16 (Lin et al. 2024, AWQ, MLSys; Dettmers et al. 2023, QLoRA, sec. 3).
     """
-    bits = v.real(bits, "bits", low=0.0, low_inclusive=False)
-    g = v.integer(group_size, "group_size", minimum=1)
-    s = v.real(scale_bits, "scale_bits", low=0.0)
-    z = v.real(zero_point_bits, "zero_point_bits", low=0.0)
-    return bits + (s + z) / g
+    return bits + (scale_bits + zero_point_bits) / group_size

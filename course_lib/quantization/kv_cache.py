@@ -20,7 +20,7 @@ torchao's smallest_normal (int8) and 0 (fp8, which then gives NaN).
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Choice, Integer, Optional, Real, validate
 from . import primitives as P
 from .minifloat import float_decode, float_encode
 
@@ -28,13 +28,12 @@ GRANULARITIES = {"per_token": "head_dim", "per_head": "seq and head_dim", "per_c
 FORMATS = {"int8": 1, "fp8": 1, "fp16": 2, "fp32": 4}  # bytes per element
 FP8_MAX = 448.0
 TINY = float(np.finfo(np.float32).smallest_normal)
+KV = Array(min_ndim=3)  # (..., heads, seq, head_dim)
+FMT, GRANULARITY = Choice("int8", "fp8"), Choice(*GRANULARITIES)
 
 
 def _kv(kv):
-    kv = v.as_array(kv, "kv").astype(np.float32)
-    if kv.ndim < 3:
-        raise ValueError(f"kv must have shape (..., heads, seq, head_dim), got shape {kv.shape}")
-    return kv
+    return np.asarray(kv).astype(np.float32)
 
 
 def _rows(kv, granularity):
@@ -46,20 +45,20 @@ def _rows(kv, granularity):
     return kv.reshape(-1, n), lambda r: r.reshape(kv.shape)
 
 
+@validate(kv=KV, fmt=FMT, granularity=GRANULARITY)
 def kv_scales(kv, fmt="int8", granularity="per_token"):
     """Return one float32 scale per block (flat, in row order): max|v| / 127.5 (int8) or / 448 (fp8).
 
     int8: primitives.qparams(-max|v|, max|v|, symmetric=True), scale >= float32 eps.
     """
-    kv = _kv(kv)
-    v.choice(fmt, "fmt", {"int8", "fp8"})
-    rows, _ = _rows(kv, v.choice(granularity, "granularity", set(GRANULARITIES)))
+    rows, _ = _rows(_kv(kv), granularity)
     amax = np.abs(rows).max(axis=1)
     if fmt == "int8":
         return P.qparams(-amax, amax, symmetric=True)[0]
     return np.maximum(amax / np.float32(FP8_MAX), np.float32(TINY))
 
 
+@validate(kv=KV, fmt=FMT, granularity=GRANULARITY)
 def kv_quantize(kv, fmt="int8", granularity="per_token"):
     """Return (q, scale): int8 codes (int8) or E4M3 bit patterns (uint8), shape of kv, and the block scales.
 
@@ -75,26 +74,26 @@ def kv_quantize(kv, fmt="int8", granularity="per_token"):
     return undo(float_encode(rows / scale[:, None], "e4m3", saturate=True)), scale
 
 
+@validate(q=Array(min_ndim=3, integer=True), scale=P.SCALES, fmt=FMT, granularity=GRANULARITY)
 def kv_dequantize(q, scale, fmt="int8", granularity="per_token"):
     """Return v_hat = q * scale (int8) or E4M3 value * scale (fp8), float32, shape of q."""
-    v.choice(fmt, "fmt", {"int8", "fp8"})
-    q = np.asarray(q)
-    if q.dtype.kind not in "iu" or q.ndim < 3:
-        raise TypeError(f"q must hold integer codes of shape (..., heads, seq, head_dim), got {q.dtype} {q.shape}")
-    rows, undo = _rows(q, v.choice(granularity, "granularity", set(GRANULARITIES)))
-    scale = v.as_array(scale, "scale").astype(np.float32).reshape(-1)
+    rows, undo = _rows(np.asarray(q), granularity)
+    scale = np.asarray(scale).astype(np.float32).reshape(-1)
     if scale.shape != (rows.shape[0],):
         raise ValueError(f"scale must hold one scale per block ({rows.shape[0]}), got {scale.size}")
     vals = rows.astype(np.float32) if fmt == "int8" else float_decode(rows, "e4m3")
     return undo(vals * scale[:, None])
 
 
+@validate(kv=KV, fmt=FMT, granularity=GRANULARITY)
 def kv_fake_quantize(kv, fmt="int8", granularity="per_token"):
     """Return the keys or values quantized and back (float32), the cache as attention would read it."""
     q, scale = kv_quantize(kv, fmt, granularity)
     return kv_dequantize(q, scale, fmt, granularity)
 
 
+@validate(n_layers=Integer(minimum=1), n_heads=Integer(minimum=1), head_dim=Integer(minimum=1), fmt=Choice(*FORMATS),
+          granularity=GRANULARITY, seq_len=Optional(Integer(minimum=1)), scale_bytes=Real(low=0.0))
 def kv_bytes_per_token(n_layers, n_heads, head_dim, fmt="int8", granularity="per_token", seq_len=None,
                        scale_bytes=4):
     """Return the cache bytes one token adds: 2 L H (d b + scales), K and V of every layer.
@@ -102,18 +101,13 @@ def kv_bytes_per_token(n_layers, n_heads, head_dim, fmt="int8", granularity="per
     per_token: one scale per head and token; per_head / per_channel: H or H d scales per sequence,
     shared by its seq_len tokens (seq_len needed); fp16/fp32 caches store no scales.
     """
-    L = v.integer(n_layers, "n_layers", minimum=1)
-    H = v.integer(n_heads, "n_heads", minimum=1)
-    d = v.integer(head_dim, "head_dim", minimum=1)
-    b = FORMATS[v.choice(fmt, "fmt", set(FORMATS))]
-    v.choice(granularity, "granularity", set(GRANULARITIES))
-    sb = v.real(scale_bytes, "scale_bytes", low=0.0)
+    L, H, d, b, sb = n_layers, n_heads, head_dim, FORMATS[fmt], scale_bytes
     if fmt in ("fp16", "fp32"):
         per_head = 0.0
     elif granularity == "per_token":
         per_head = sb
     else:
-        n = v.integer(seq_len, "seq_len", minimum=1) if seq_len is not None else None
+        n = seq_len
         if n is None:
             raise ValueError(f"seq_len must be given for granularity {granularity!r} (the sequence shares its scales)")
         per_head = sb * (1 if granularity == "per_head" else d) / n

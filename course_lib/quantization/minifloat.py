@@ -42,6 +42,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core import validation as v
+from ..core.validation import Boolean, Choice, validate
+from .primitives import INTEGERS
 
 
 class MiniFloat(NamedTuple):
@@ -74,21 +76,36 @@ FORMATS = {
     "e8m0": MiniFloat("e8m0", 8, 0, 127, False, 2.0 ** 127, False, 0xFF),
 }
 RULES = {"ml_dtypes", "torch"}
+FMT = Choice(*FORMATS)
 
 
+@validate(fmt=FMT)
 def float_format(fmt):
     """Return the MiniFloat description of `fmt` ("e4m3", "e5m2", "e3m2", "e2m3", "e2m1", "e8m0")."""
-    return FORMATS[v.choice(fmt, "fmt", set(FORMATS))]
+    return FORMATS[fmt]
 
 
-def _values(x, name):
-    """Return `x` as a float array; NaN and infinities are allowed (they have codes)."""
+def _floats(x):
+    """Return `x` as a float32 or float64 array (other dtypes as float64)."""
     arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(np.float64) if arr.dtype not in (np.float32, np.float64) else arr
+
+
+class _Reals(v.Constraint):
+    """Real numbers, NaN and infinities included (they have codes); empty allowed."""
+
+    def check(self, x, name):
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) \
+                or np.iscomplexobj(arr):
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        return _floats(arr)
+
+    def good(self):
+        return np.array([1.0, np.nan, np.inf])
+
+    def bad(self):
+        return [["a"], "abc", None, np.ones(2) * 1j]
 
 
 def _round(a, f):
@@ -147,6 +164,7 @@ def _encode_e8m0(x, rule):
     return np.where(np.isnan(x) | (x <= 0) | np.isinf(x), 0xFF, code)
 
 
+@validate(x=_Reals(), fmt=FMT, saturate=Boolean(), rule=Choice(*sorted(RULES)))
 def float_encode(x, fmt, saturate=False, rule="ml_dtypes"):
     """Return the uint8 bit patterns of x rounded to `fmt` (round to nearest, ties to even).
 
@@ -156,11 +174,7 @@ def float_encode(x, fmt, saturate=False, rule="ml_dtypes"):
     `x.astype(ml_dtypes.<dtype>).view(uint8)` (rule="ml_dtypes") and to torch's `x.to(torch.<dtype>)`
     (rule="torch", FP8 and E8M0) bit for bit. FP6 and FP4 codes sit in the low 6 and 4 bits.
     """
-    f = float_format(fmt)
-    v.choice(rule, "rule", RULES)
-    if not isinstance(saturate, (bool, np.bool_)):
-        raise TypeError(f"saturate must be True or False, got {saturate!r}")
-    x = _values(x, "x")
+    f, x = FORMATS[fmt], _floats(x)
     if rule == "torch" and f.name not in ("e4m3", "e5m2", "e8m0"):
         raise ValueError(f"rule='torch' covers e4m3, e5m2 and e8m0 (torch has no {fmt} cast), got fmt={fmt!r}")
     with np.errstate(over="ignore", invalid="ignore"):  # float64 -> float32 overflow and NaN are handled
@@ -168,9 +182,10 @@ def float_encode(x, fmt, saturate=False, rule="ml_dtypes"):
     return np.asarray(code, dtype=np.int64).astype(np.uint8)
 
 
+@validate(fmt=FMT)
 def code_table(fmt):
     """Return the float32 value of every code 0 .. 2^bits - 1 of `fmt` (NaN where the code is NaN)."""
-    f = float_format(fmt)
+    f = FORMATS[fmt]
     codes = np.arange(2 ** f.bits, dtype=np.int64)
     if f.name == "e8m0":
         return np.where(codes == 0xFF, np.nan, np.ldexp(1.0, codes - 127)).astype(np.float32)
@@ -187,6 +202,7 @@ def code_table(fmt):
     return (sign * mag).astype(np.float32)
 
 
+@validate(codes=INTEGERS, fmt=FMT)
 def float_decode(codes, fmt):
     """Return the float32 values of the bit patterns `codes` of `fmt` (a table look-up).
 
@@ -194,10 +210,7 @@ def float_decode(codes, fmt):
     module docstring (OCP OFP8 rev. 1.0; OCP MX v1.0, sec. 5.3); equal to ml_dtypes' and torch's
     `.view(<dtype>)` then cast to float32.
     """
-    f = float_format(fmt)
-    c = np.asarray(codes)
-    if c.dtype.kind not in "iu":
-        raise TypeError(f"codes must hold integers (bit patterns), got dtype {c.dtype}")
+    f, c = FORMATS[fmt], np.asarray(codes)
     if c.size and (c.min() < 0 or c.max() >= 2 ** f.bits):
         raise ValueError(f"codes must be in [0, {2 ** f.bits - 1}] for {fmt}, got values in [{c.min()}, {c.max()}]")
     return code_table(fmt)[c.astype(np.int64)]

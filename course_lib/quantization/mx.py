@@ -29,34 +29,33 @@ torchao has no MXINT8; it is checked against the spec's rules.
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Choice, Integer, validate
 from .minifloat import float_decode, float_encode
+from .primitives import INTEGERS
 
 ELEMENTS = {"mxfp8_e4m3": "e4m3", "mxfp8_e5m2": "e5m2", "mxfp6_e3m2": "e3m2", "mxfp6_e2m3": "e2m3",
             "mxfp4": "e2m1", "mxint8": "int8"}
 EMAX = {"e4m3": 8, "e5m2": 15, "e3m2": 4, "e2m3": 2, "e2m1": 2, "int8": 0}
 ELEMENT_BITS = {"e4m3": 8, "e5m2": 8, "e3m2": 6, "e2m3": 6, "e2m1": 4, "int8": 8}
 BLOCK = 32
+FMT, BLOCK_SIZE, RULE = Choice(*ELEMENTS), Integer(minimum=1), Choice("spec", "torchao")
+X = Array(min_ndim=1)  # blocks run along the last axis
 
 
 def _blocks(x, block_size):
-    x = v.as_array(x, "x").astype(np.float32)
-    k = v.integer(block_size, "block_size", minimum=1)
-    if x.ndim == 0 or x.shape[-1] % k:
+    x, k = np.asarray(x).astype(np.float32), block_size
+    if x.shape[-1] % k:
         raise ValueError(f"block_size must divide the last axis of x (shape {x.shape}), got {k}")
     return x.reshape(*x.shape[:-1], x.shape[-1] // k, k), k
 
 
-def _element(fmt):
-    return ELEMENTS[v.choice(fmt, "fmt", set(ELEMENTS))]
-
-
+@validate(x=X, fmt=FMT, block_size=BLOCK_SIZE)
 def shared_exponent(x, fmt, block_size=BLOCK):
     """Return the unbiased shared exponent of each block: clamp(floor(log2 max|V|) - emax_elem, -127, 127).
 
     OCP MX v1.0, sec. 6.3 (the E8M0 code is this + 127); shape x.shape[:-1] + (n_blocks,).
     """
-    elem = _element(fmt)
+    elem = ELEMENTS[fmt]
     blocks, _ = _blocks(x, block_size)
     amax = np.abs(blocks).max(axis=-1)
     _, E = np.frexp(np.where(amax > 0, amax, 1.0))  # amax = m 2^E, m in [0.5, 1): floor(log2) = E - 1
@@ -71,14 +70,14 @@ def _cast(y, elem):
     return float_encode(y, elem, saturate=True)
 
 
+@validate(x=X, fmt=FMT, block_size=BLOCK_SIZE, rule=RULE)
 def mx_quantize(x, fmt, block_size=BLOCK, rule="spec"):
     """Return (codes, scales): element codes (uint8 bit patterns; int8 for "mxint8"), shape of x, and
     the E8M0 scale codes shared_exponent + 127 (uint8), one per block (OCP MX v1.0, sec. 6.3).
 
     P_i = cast(V_i / 2^shared_exp) in float32; rule="torchao" divides by max(X, 2^-126) (module doc).
     """
-    elem = _element(fmt)
-    v.choice(rule, "rule", {"spec", "torchao"})
+    elem = ELEMENTS[fmt]
     blocks, k = _blocks(x, block_size)
     e = shared_exponent(x, fmt, k)
     X = np.ldexp(np.float32(1.0), e).astype(np.float32)[..., None]
@@ -88,13 +87,11 @@ def mx_quantize(x, fmt, block_size=BLOCK, rule="spec"):
     return codes.reshape(np.shape(x)), (e + 127).astype(np.uint8)
 
 
+@validate(codes=INTEGERS, scales=INTEGERS, fmt=FMT, block_size=BLOCK_SIZE)
 def mx_dequantize(codes, scales, fmt, block_size=BLOCK):
     """Return V_hat = element_value(P_i) * 2^(scale - 127) in float32 (scale code 255: NaN)."""
-    elem = _element(fmt)
-    k = v.integer(block_size, "block_size", minimum=1)
+    elem, k = ELEMENTS[fmt], block_size
     codes, scales = np.asarray(codes), np.asarray(scales)
-    if codes.dtype.kind not in "iu" or scales.dtype.kind not in "iu":
-        raise TypeError(f"codes and scales must hold integers, got dtypes {codes.dtype} and {scales.dtype}")
     if codes.ndim == 0 or codes.shape[-1] % k or scales.shape != codes.shape[:-1] + (codes.shape[-1] // k,):
         raise ValueError(f"scales must have shape codes.shape[:-1] + (n_blocks,) for block_size {k}, got codes "
                          f"{codes.shape} and scales {scales.shape}")
@@ -103,13 +100,14 @@ def mx_dequantize(codes, scales, fmt, block_size=BLOCK):
     return (vals.reshape(*scales.shape, k) * X).reshape(codes.shape)
 
 
+@validate(x=X, fmt=FMT, block_size=BLOCK_SIZE, rule=RULE)
 def mx_fake_quantize(x, fmt, block_size=BLOCK, rule="spec"):
     """Return x quantized to the MX format and back, float32 (mx_dequantize(mx_quantize(x)))."""
     codes, scales = mx_quantize(x, fmt, block_size, rule)
     return mx_dequantize(codes, scales, fmt, block_size)
 
 
+@validate(fmt=FMT, block_size=BLOCK_SIZE)
 def mx_bits_per_element(fmt, block_size=BLOCK):
     """Return b + 8 / k: the element's bits plus its share of the 8-bit E8M0 scale (MXFP4: 4.25)."""
-    k = v.integer(block_size, "block_size", minimum=1)
-    return ELEMENT_BITS[_element(fmt)] + 8 / k
+    return ELEMENT_BITS[ELEMENTS[fmt]] + 8 / block_size

@@ -34,6 +34,8 @@ import numpy as np
 from scipy.stats import norm
 
 from ..core import validation as v
+from ..core.validation import Array, Boolean, Integer, Optional, Real, Sequence, validate
+from .primitives import INTEGERS
 
 DELTA = 0.9677083  # = 1 - (1/30 + 1/32) / 2, as bitsandbytes' create_normal_map writes it (QLoRA app. E)
 TORCHAO_LEVELS = np.array([-1.0, -0.6962, -0.5251, -0.3949, -0.2844, -0.1848, -0.0911, 0.0, 0.0796, 0.1609,
@@ -61,37 +63,70 @@ def nf4_levels():
     return levels / levels.max()
 
 
+class _Levels(v.Constraint):
+    """A level table: 16 strictly increasing finite numbers (in float32)."""
+
+    def check(self, x, name):
+        lv = v.as_array(x, name).astype(np.float32)
+        if lv.shape != (16,) or np.any(np.diff(lv) <= 0):
+            raise ValueError(f"{name} must be 16 increasing numbers, got shape {lv.shape}")
+        return lv
+
+    def good(self):
+        return TORCHAO_LEVELS
+
+    def bad(self):
+        return ["abc", np.ones(16), np.arange(15.0), np.full(16, np.nan)]
+
+
+class _Quantized(v.Constraint):
+    """The dict nf4_quantize returns: integer codes, c_q, factor and mean."""
+
+    def check(self, x, name):
+        if not isinstance(x, dict) or not {"codes", "c_q", "factor", "mean"} <= set(x):
+            raise TypeError(f"{name} must be the dict nf4_quantize returns (codes, c_q, factor, mean), got "
+                            f"{type(x).__name__}")
+        INTEGERS.check(x["codes"], f"{name}['codes']")
+        return x
+
+    def good(self):
+        return {"codes": np.zeros(64, np.uint8), "c_q": np.zeros(1, np.int8), "factor": np.ones(1, np.float32),
+                "mean": np.float32(1.0)}
+
+    def bad(self):
+        return [np.zeros(64), {"codes": np.zeros(64)}, {**self.good(), "codes": np.zeros(64)}]
+
+
+LEVELS, BLOCK_SIZE = Optional(_Levels()), Integer(minimum=1)
+
+
 def _levels(levels):
-    lv = nf4_levels() if levels is None else v.as_array(levels, "levels").astype(np.float32)
-    if lv.shape != (16,) or np.any(np.diff(lv) <= 0):
-        raise ValueError(f"levels must be 16 increasing numbers, got shape {lv.shape}")
-    return lv
+    return nf4_levels() if levels is None else np.asarray(levels).astype(np.float32)
 
 
 def _flat(w, block_size, scaler_block_size):
-    w = v.as_array(w, "w").astype(np.float32).ravel()
-    B = v.integer(block_size, "block_size", minimum=1)
-    S = v.integer(scaler_block_size, "scaler_block_size", minimum=1)
+    w, B, S = np.asarray(w).astype(np.float32).ravel(), block_size, scaler_block_size
     if w.size % (B * S):
         raise ValueError(f"w must have a multiple of block_size * scaler_block_size = {B * S} entries, got {w.size}")
     return w, B, S
 
 
+@validate(y=Array(), levels=LEVELS)
 def nearest_level(y, levels=None):
     """Return the index of the level nearest to each y (argmin |y - level|; a tie takes the lower level)."""
     lv = _levels(levels)
-    y = v.as_array(y, "y").astype(np.float32)
+    y = np.asarray(y).astype(np.float32)
     return np.abs(y[..., None] - lv).argmin(axis=-1).astype(np.uint8)
 
 
+@validate(absmax=Array(), scaler_block_size=BLOCK_SIZE)
 def double_quantize(absmax, scaler_block_size=256):
     """Return (c_q int8, factor float32 per group, mean float32): absmax - mean in int8 per group of 256.
 
     factor = 256 / (2 max |c - mean|), c_q = clamp(round((c - mean) factor), -128, 127)
     (Dettmers et al. 2023, QLoRA, sec. 3 "Double Quantization"; torchao's double_quantize_scalers).
     """
-    c = v.as_array(absmax, "absmax").astype(np.float32).ravel()
-    S = v.integer(scaler_block_size, "scaler_block_size", minimum=1)
+    c, S = np.asarray(absmax).astype(np.float32).ravel(), scaler_block_size
     if c.size % S:
         raise ValueError(f"scaler_block_size must divide the number of scales {c.size}, got {S}")
     mean = np.float32(c.mean(dtype=np.float32))
@@ -102,16 +137,18 @@ def double_quantize(absmax, scaler_block_size=256):
     return c_q.ravel(), factor.astype(np.float32), mean
 
 
+@validate(c_q=INTEGERS, factor=Array(), mean=Real())
 def dequantize_scales(c_q, factor, mean):
     """Return c ~ c_q / factor + mean (float32), the block scales back from double quantization."""
-    c_q, factor = np.asarray(c_q), v.as_array(factor, "factor").astype(np.float32)
-    if c_q.dtype.kind not in "iu" or c_q.size % factor.size:
-        raise ValueError(f"c_q must hold integers, a whole number of groups per factor, got dtype {c_q.dtype}, "
-                         f"{c_q.size} scales and {factor.size} factors")
+    c_q, factor = np.asarray(c_q), np.asarray(factor).astype(np.float32)
+    if c_q.size % factor.size:
+        raise ValueError(f"c_q must hold a whole number of groups per factor, got {c_q.size} scales and "
+                         f"{factor.size} factors")
     groups = c_q.reshape(factor.size, -1).astype(np.float32) / factor[:, None]
-    return (groups.ravel() + np.float32(v.real(mean, "mean"))).astype(np.float32)
+    return (groups.ravel() + np.float32(mean)).astype(np.float32)
 
 
+@validate(w=Array(), block_size=BLOCK_SIZE, scaler_block_size=BLOCK_SIZE, levels=LEVELS)
 def nf4_quantize(w, block_size=64, scaler_block_size=256, levels=None):
     """Return a dict: codes (uint8 level indices, flattened), c_q, factor, mean (double-quantized absmax).
 
@@ -125,25 +162,25 @@ def nf4_quantize(w, block_size=64, scaler_block_size=256, levels=None):
     return {"codes": codes, "c_q": c_q, "factor": factor, "mean": mean}
 
 
+@validate(q=_Quantized(), shape=Sequence(Integer(minimum=0)), block_size=BLOCK_SIZE, levels=LEVELS)
 def nf4_dequantize(q, shape, block_size=64, levels=None):
     """Return w_hat = levels[code] (c_q / factor + mean) per block, float32, reshaped to `shape`."""
-    lv = _levels(levels)
-    codes = np.asarray(q["codes"])
-    B = v.integer(block_size, "block_size", minimum=1)
-    if codes.dtype.kind not in "iu" or codes.size % B or codes.size != int(np.prod(shape)):
+    lv, codes, B = _levels(levels), np.asarray(q["codes"]), block_size
+    if codes.size % B or codes.size != int(np.prod(shape)):
         raise ValueError(f"shape must hold the {codes.size} codes, in whole blocks of {B}, got {shape}")
     c = dequantize_scales(q["c_q"], q["factor"], q["mean"])
     return (lv[codes.astype(np.int64)].reshape(-1, B) * c[:, None]).reshape(shape)
 
 
+@validate(w=Array(), block_size=BLOCK_SIZE, scaler_block_size=BLOCK_SIZE, levels=LEVELS)
 def nf4_fake_quantize(w, block_size=64, scaler_block_size=256, levels=None):
     """Return w quantized to NF4 with double quantization and back (float32, the shape of w)."""
     q = nf4_quantize(w, block_size, scaler_block_size, levels)
     return nf4_dequantize(q, np.shape(w), block_size, levels)
 
 
+@validate(block_size=BLOCK_SIZE, scaler_block_size=BLOCK_SIZE, double_quant=Boolean())
 def nf4_bits_per_weight(block_size=64, scaler_block_size=256, double_quant=True):
     """Return 4 + 8 / B + 32 / (B S) with double quantization, else 4 + 32 / B (QLoRA: 4.127 and 4.5)."""
-    B = v.integer(block_size, "block_size", minimum=1)
-    S = v.integer(scaler_block_size, "scaler_block_size", minimum=1)
+    B, S = block_size, scaler_block_size
     return 4 + 8 / B + 32 / (B * S) if double_quant else 4 + 32 / B

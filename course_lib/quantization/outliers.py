@@ -27,33 +27,31 @@ AWQ's weight clipping search (auto_clip) is not included.
 """
 import numpy as np
 
-from ..core import validation as v
+from ..core.validation import Array, Boolean, Choice, Fraction, Integer, Optional, Real, validate
 from .groupwise import groupwise_fake_quantize
-from .primitives import EPS, int_matmul, qparams, quantize
+from .primitives import EPS, SCALES, SIGNED_BITS, int_matmul, qparams, quantize
 
-
-def _matrix(a, name):
-    a = v.as_array(a, name).astype(np.float32)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d matrix, got shape {a.shape}")
-    return a
+MATRIX, ALPHA, EPS_ = Array(ndim=2), Fraction(), Real(low=0.0)  # X (tokens, in), W (out, in)
+ACTIVATIONS = Choice("per_token", "per_tensor")
+WEIGHT_GRID = dict(bits=SIGNED_BITS, group_size=Integer(minimum=1), symmetric=Boolean())  # groupwise RTN of AWQ
 
 
 def _pair(X, W):
-    X, W = _matrix(X, "X"), _matrix(W, "W")
+    X, W = np.asarray(X).astype(np.float32), np.asarray(W).astype(np.float32)
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X must be (tokens, in) and W (out, in) with the same in, got {X.shape} and {W.shape}")
     return X, W
 
 
 def _scales(s, n):
-    s = v.as_array(s, "s").astype(np.float32)
-    if s.shape != (n,) or np.any(s <= 0):
-        raise ValueError(f"s must hold {n} positive numbers (one per input channel), got shape {s.shape}")
+    s = np.asarray(s).astype(np.float32)
+    if s.shape != (n,):
+        raise ValueError(f"s must hold {n} numbers (one per input channel), got shape {s.shape}")
     return s
 
 
 # ----------------------------------------------------------------------------- SmoothQuant
+@validate(X=MATRIX, W=MATRIX, alpha=ALPHA, eps=EPS_)
 def smoothquant_scales(X, W, alpha=0.5, eps=EPS):
     """Return s_j = (max_t |X_tj| + eps)^alpha / (max_o |W_oj| + eps)^(1 - alpha), float32, one per input channel.
 
@@ -63,12 +61,12 @@ def smoothquant_scales(X, W, alpha=0.5, eps=EPS):
     vectorised and scalar paths), so s equals torchao's to 1e-6 relative, not bit for bit.
     """
     X, W = _pair(X, W)
-    alpha = v.fraction(alpha, "alpha")
-    eps = np.float32(v.real(eps, "eps", low=0.0))
+    alpha, eps = float(alpha), np.float32(eps)
     x_max, w_max = (np.abs(X).max(axis=0) + eps).astype(np.float64), (np.abs(W).max(axis=0) + eps).astype(np.float64)
     return (x_max ** alpha / w_max ** (1 - alpha)).astype(np.float32)  # float64, then one rounding
 
 
+@validate(X=MATRIX, W=MATRIX, s=SCALES)
 def smooth(X, W, s):
     """Return (X diag(s)^-1, W diag(s)): the function-preserving migration, X' W'^T = X W^T in exact arithmetic.
 
@@ -79,6 +77,7 @@ def smooth(X, W, s):
     return X * (np.float32(1) / s), W * s
 
 
+@validate(X=MATRIX, W=MATRIX, b=Optional(Array()), activations=ACTIVATIONS)
 def w8a8_linear(X, W, b=None, activations="per_token"):
     """Return x W^T + b with int8 per-output-channel weights and int8 symmetric activations, float32.
 
@@ -88,7 +87,6 @@ def w8a8_linear(X, W, b=None, activations="per_token"):
     the whole X (the hardest case, SmoothQuant's O1-O3 settings, Xiao et al. 2023, table 2); then
     y = (float32(q_x q_w^T) s_x) s_w + b, the int32 sums exact.
     """
-    v.choice(activations, "activations", {"per_token", "per_tensor"})
     X, W = _pair(X, W)
     if activations == "per_token":
         s_x, z_x = qparams(X.min(axis=1), X.max(axis=1), symmetric=True)
@@ -102,6 +100,8 @@ def w8a8_linear(X, W, b=None, activations="per_token"):
     return y if b is None else y + np.asarray(b, dtype=np.float32)
 
 
+@validate(X=MATRIX, W=MATRIX, b=Optional(Array()), alpha=ALPHA, X_calib=Optional(MATRIX), activations=ACTIVATIONS,
+          eps=EPS_)
 def smoothquant_linear(X, W, b=None, alpha=0.5, X_calib=None, activations="per_token", eps=EPS):
     """Return (y, s): W8A8 output of the smoothed layer, s from calibration data X_calib (default X).
 
@@ -114,16 +114,15 @@ def smoothquant_linear(X, W, b=None, alpha=0.5, X_calib=None, activations="per_t
 
 
 # ----------------------------------------------------------------------------- AWQ
+@validate(s_x=Array(ndim=1, nonnegative=True), alpha=ALPHA)
 def awq_grid_scales(s_x, alpha):
     """Return s = max(s_x^alpha, 1e-4) / sqrt(max s min s): one AWQ candidate (llm-awq auto_scale.py)."""
-    s_x = v.as_array(s_x, "s_x").astype(np.float32)
-    if s_x.ndim != 1 or np.any(s_x < 0):
-        raise ValueError(f"s_x must be a 1-d array of mean |x| per input channel (>= 0), got shape {s_x.shape}")
-    alpha = v.fraction(alpha, "alpha")
+    s_x = np.asarray(s_x).astype(np.float32)
     s = np.maximum(np.power(s_x.astype(np.float64), alpha).astype(np.float32), np.float32(1e-4))
     return (s / np.sqrt(s.max() * s.min())).astype(np.float32)
 
 
+@validate(X=MATRIX, W=MATRIX, s=SCALES, **WEIGHT_GRID)
 def awq_loss(X, W, s, bits=4, group_size=128, symmetric=False):
     """Return mean ((X diag(s)^-1) Q(W diag(s))^T - X W^T)^2: AWQ's objective for one candidate s (eq. 4)."""
     X, W = _pair(X, W)
@@ -137,6 +136,8 @@ def _awq_loss(X, W, s, y, bits, group_size, symmetric):
     return float(np.mean(((X * (np.float32(1) / s)).astype(np.float64) @ w_q.T.astype(np.float64) - y) ** 2))
 
 
+@validate(X=MATRIX, W=MATRIX, bits=WEIGHT_GRID["bits"], group_size=WEIGHT_GRID["group_size"], n_grid=Integer(minimum=1),
+          symmetric=WEIGHT_GRID["symmetric"])
 def awq_scales(X, W, bits=4, group_size=128, n_grid=20, symmetric=False):
     """Return (s, alpha, losses): AWQ's per-input-channel scales from a grid search.
 
@@ -146,7 +147,6 @@ def awq_scales(X, W, bits=4, group_size=128, n_grid=20, symmetric=False):
     on X (Lin et al. 2024, AWQ, MLSys, sec. 3.2, eq. 5; llm-awq auto_scale.py; torchao's AWQObserver).
     """
     X, W = _pair(X, W)
-    n_grid = v.integer(n_grid, "n_grid", minimum=1)
     s_x = np.abs(X).mean(axis=0)
     y = X.astype(np.float64) @ W.T.astype(np.float64)          # the float output: one product per layer
     losses = np.array([_awq_loss(X, W, awq_grid_scales(s_x, i / n_grid), y, bits, group_size, symmetric)
@@ -155,8 +155,9 @@ def awq_scales(X, W, bits=4, group_size=128, n_grid=20, symmetric=False):
     return awq_grid_scales(s_x, best / n_grid), best / n_grid, losses
 
 
+@validate(W=MATRIX, s=SCALES, **WEIGHT_GRID)
 def awq_fake_quantize(W, s, bits=4, group_size=128, symmetric=False):
     """Return Q(W diag(s)) diag(s)^-1: the effective weights of the AWQ layer (x / s feeds Q(W diag(s)))."""
-    W = _matrix(W, "W")
+    W = np.asarray(W).astype(np.float32)
     s = _scales(s, W.shape[1])
     return groupwise_fake_quantize(W * s, group_size, bits, symmetric)[0] / s
