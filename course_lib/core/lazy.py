@@ -4,6 +4,8 @@ import importlib
 import os
 import sys
 
+from .validation import Text, validate
+
 
 @contextlib.contextmanager
 def quiet_native_logs():
@@ -32,6 +34,7 @@ class LazyModule:
     declared at the top of the module that uses it, so no import hides inside a function.
     """
 
+    @validate(name=Text())
     def __init__(self, name):
         self._name, self._module = name, None
 
