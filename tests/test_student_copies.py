@@ -197,7 +197,7 @@ def test_a_student_copy_that_is_not_a_stub_or_crashes_fails(stub, says):
 def test_the_figure_check_fails_on_overlapping_labels(monkeypatch):
     student_copy_run.figures()
     monkeypatch.setattr(student_copy_run.figure_labels, "FOUND", [{"cell": 3, "figure": "f", "texts": ["a", "b"]}])
-    with pytest.raises(AssertionError, match="1 overlapping label.*code cell 3 \\('f'\\): 'a' overlaps 'b'"):
+    with pytest.raises(AssertionError, match="1 overlapping label.*Cell 3 \\('f'\\): 'a' overlaps 'b'"):
         student_copy_run.figures()
 
 
