@@ -38,9 +38,16 @@ def pytest_collectstart(collector):
         collector.skip_compare += ("stderr",)
 
 
+def _long(item):
+    return item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or item.path.name.startswith("test_browser")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark as slow: nbval items, SLOW_FILES and SLOW_TESTS (the fast preset skips them)."""
+    """Mark as slow: nbval items, SLOW_FILES and SLOW_TESTS (the fast preset skips them). Then run the long
+    files first: xdist hands out whole files in this order, so the many short ones fill the workers' gaps
+    at the end instead of one worker finishing a lesson alone (a stable sort: each file stays in order)."""
     for item in items:
         name = getattr(item, "originalname", item.name)
         if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: not _long(item))

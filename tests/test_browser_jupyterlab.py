@@ -98,7 +98,7 @@ def test_student_runs_cells_answers_an_exercise_and_the_work_is_saved_in_work(ch
         setup.click()
         page.keyboard.press("Shift+Enter")  # run the set-up cell
         _output(setup).filter(has_text="train / val / test:").first.wait_for(timeout=120000)
-        first_model = _cell(page, "def digits_mlp(seed")
+        first_model = _cell(page, "model = trained_mlp(seed=0")
         first_model.click()
         page.keyboard.press("Shift+Enter")  # train the running example (a few seconds)
         _output(first_model).filter(has_text="test accuracy:").first.wait_for(timeout=120000)
