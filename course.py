@@ -175,7 +175,10 @@ def main(argv):
             _other_blas_kernel(env)
             named = any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-"))
             fast = FAST + ([] if named else ["tests"])  # the notebooks folder holds no unit tests
-            return _run([PY, "-m", "pytest", *(fast if args.fast else []), *_workers(extra), *extra], env=env)
+            workers = _workers(extra)
+            if workers:
+                _one_thread_each(env)
+            return _run([PY, "-m", "pytest", *(fast if args.fast else []), *workers, *extra], env=env)
         tool_args = argv[1:] if args.cmd != "grade" else extra  # already checked by parse()
         return _run([PY, COMMANDS[args.cmd][0], *tool_args], env=env)
 
@@ -234,6 +237,17 @@ class _own_tmpdir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _one_thread_each(env):
+    """Give each test worker one BLAS/OpenMP thread: the workers already fill the cores.
+
+    With two workers and two OpenBLAS threads each, the threads wait on each other: lesson 00 ran 2.5x
+    slower beside lesson 05 than with one thread each. Outputs do not depend on it: the portability
+    check runs every lesson with 1 and with 2 threads. A value already set is kept.
+    """
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
 
 
 def _other_blas_kernel(env):

@@ -129,3 +129,10 @@ def test_import_tf_caps_threads_and_imports_tfmot_on_first_use():
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "True", "1", "1"]
+
+
+def test_test_workers_get_one_thread_each_unless_set():
+    course = _course()
+    env = {"MKL_NUM_THREADS": "2"}
+    course._one_thread_each(env)
+    assert env == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "2"}
