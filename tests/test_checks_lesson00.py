@@ -62,3 +62,47 @@ def test_every_quartile_method_the_text_allows_passes():
 
 def test_numpy_integers_are_ints():
     assert_passes(L.check_mlp_params, lambda s: np.int64(measure.mlp_params(s)))
+
+
+# --- independently written correct answers (from the task text; no library code)
+def loop_mlp_params(sizes):
+    total = 0
+    for l in range(1, len(sizes)):
+        total += int(sizes[l - 1]) * int(sizes[l]) + int(sizes[l])   # n_{l-1} * n_l weights, n_l biases
+    return total
+
+
+def loop_batch_macs(sizes, batch):
+    per_example = 0
+    for l in range(1, len(sizes)):
+        per_example += int(sizes[l - 1]) * int(sizes[l])             # one MAC per weight; biases are not MACs
+    return int(batch) * per_example
+
+
+def _linear_percentile(sorted_x, p):
+    """np.percentile's default by hand: position p/100 * (n - 1) between the two neighbours."""
+    pos = p / 100 * (len(sorted_x) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_x) - 1)
+    return sorted_x[lo] + (pos - lo) * (sorted_x[hi] - sorted_x[lo])
+
+
+def loop_latency_summary(samples, warmup):
+    kept = sorted(float(v) for v in list(samples)[warmup:])
+    return float(_linear_percentile(kept, 50)), float(_linear_percentile(kept, 75) - _linear_percentile(kept, 25))
+
+
+def loop_sparsity(x):
+    flat = np.asarray(x).ravel()
+    zeros = 0
+    for v in flat:
+        if v == 0:                                                   # -0.0 == 0; 1e-12 != 0
+            zeros += 1
+    return float(zeros) / float(len(flat))
+
+
+def test_independent_answers_pass():
+    assert_passes(L.check_mlp_params, loop_mlp_params)
+    assert_passes(L.check_batch_macs, loop_batch_macs)
+    assert_passes(L.check_latency_summary, loop_latency_summary)
+    assert_passes(L.check_sparsity, loop_sparsity)

@@ -107,3 +107,57 @@ def test_any_integer_dtype_is_accepted_for_csr():
 def test_a_large_failure_is_summarised():
     v = L.check_channel_mask(lambda w, s: structured_mask(w, s, axis=0))
     assert len(repr(v).splitlines()) <= 6, repr(v)
+
+
+# --- independently written correct answers (from the task text; no library code)
+def loop_element_mask(w, sparsity):
+    flat = np.asarray(w).ravel()
+    k = round(sparsity * flat.size)                                  # Python's round: half to even
+    order = sorted(range(flat.size), key=lambda i: (abs(flat[i]), i))  # equal |w|: the lower flat index first
+    keep = [True] * flat.size
+    for i in order[:k]:
+        keep[i] = False
+    return np.array(keep, dtype=bool).reshape(np.shape(w))
+
+
+def loop_channel_mask(w, sparsity):
+    n_in = w.shape[1]
+    norms = []
+    for c in range(n_in):
+        total = 0.0
+        for v in np.asarray(w[:, c]).ravel():                        # L1 norm of w[:, c], summed in a plain loop
+            total += abs(float(v))
+        norms.append(total)
+    k = round(sparsity * n_in)
+    pruned = sorted(range(n_in), key=lambda c: (norms[c], c))[:k]   # equal norms: the lower channel first
+    keep = np.ones(w.shape, dtype=bool)
+    for c in pruned:
+        keep[:, c] = False
+    return keep
+
+
+def loop_to_csr(w):
+    data, indices, indptr = [], [], [0]
+    for r in range(w.shape[0]):
+        for c in range(w.shape[1]):
+            if w[r, c] != 0:
+                data.append(w[r, c])
+                indices.append(c)
+        indptr.append(len(data))
+    return np.array(data, dtype=w.dtype), np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int32)
+
+
+def loop_masked_sgd_step(w, grad, mask, lr):
+    w, grad, mask = np.asarray(w), np.asarray(grad), np.asarray(mask)
+    out = np.zeros(w.shape, dtype=float)
+    for idx in np.ndindex(w.shape):
+        m = 1.0 if mask[idx] else 0.0
+        out[idx] = m * (w[idx] - lr * m * grad[idx])                 # W' = m * (W - lr * m * g)
+    return out
+
+
+def test_independent_answers_pass():
+    assert_passes(L.check_element_mask, loop_element_mask)
+    assert_passes(L.check_channel_mask, loop_channel_mask)
+    assert_passes(L.check_to_csr, loop_to_csr)
+    assert_passes(L.check_masked_sgd_step, loop_masked_sgd_step)

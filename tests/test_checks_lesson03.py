@@ -2,7 +2,7 @@
 import numpy as np
 
 from course_lib.pruning import second_order as so
-from checker_harness import checker_tests
+from checker_harness import assert_passes, checker_tests
 from course_lib.checks import lesson03 as chk
 
 
@@ -69,3 +69,38 @@ def test_the_interpretation_follows_the_measurements():
 
 test_reference_passes, test_mutant_rejected, test_stub_is_not_done_yet = checker_tests(
     {check.__name__: (check, ref, mutants) for check, ref, mutants in CHECKS}, in_place_ok=True)
+
+
+# --- independently written correct answers (from the task text; no library code)
+def loop_obd_saliency(w, h_diag):
+    return np.array([0.5 * float(h) * float(x) * float(x) for x, h in zip(w, h_diag)])   # s_k = h_kk w_k^2 / 2
+
+
+def loop_quadratic_loss_change(w, H, removed):
+    dw = [-float(x) if r else 0.0 for x, r in zip(w, removed)]      # the removed weights go to zero
+    total = 0.0
+    for i in range(len(dw)):
+        for j in range(len(dw)):
+            total += dw[i] * float(H[i][j]) * dw[j]
+    return total / 2                                                 # 1/2 dw^T H dw, a Python float
+
+
+def loop_lowest_saliency_mask(s, k):
+    keep = np.ones(len(s), dtype=bool)
+    for i in sorted(range(len(s)), key=lambda i: (s[i], i))[:k]:     # ties: the earlier position first
+        keep[i] = False
+    return keep
+
+
+def loop_better_predictor(quad):
+    err_full = sum(abs(row[1] - row[0]) for row in quad) / len(quad)
+    err_diag = sum(abs(row[2] - row[0]) for row in quad) / len(quad)
+    return "full quadratic" if err_full < err_diag else "diagonal"
+
+
+def test_independent_answers_pass():
+    assert_passes(chk.check_obd_saliency, loop_obd_saliency)
+    assert_passes(chk.check_quadratic_loss_change, loop_quadratic_loss_change)
+    assert_passes(chk.check_lowest_saliency_mask, loop_lowest_saliency_mask)
+    assert_passes(_predictor_check(QUAD), loop_better_predictor)
+    assert_passes(_predictor_check(QUAD_DIAG), loop_better_predictor)
