@@ -5,7 +5,7 @@ from course_lib.pruning import prune as P
 from course_lib.checks import lesson05 as L
 from course_lib.pruning.masks import magnitude_mask
 from course_lib.core.nn import accuracy
-from checker_harness import checker_tests
+from checker_harness import assert_passes, checker_tests
 
 
 def _sens_all_layers(model, layer, sparsities, X, y):           # prunes every layer, not one
@@ -182,3 +182,98 @@ CONV_CHECKERS = {
 
 (test_conv_reference_passes, test_conv_mutant_rejected,
  test_conv_stub_is_not_done_yet) = checker_tests(CONV_CHECKERS, in_place_ok=True)
+
+
+# --- independently written correct answers (from the task text; no library code)
+_ACT = {"identity": lambda z: z, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0),
+        "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}
+
+
+def _own_accuracy(Ws, bs, acts, X, y):
+    a = np.asarray(X, dtype=float)
+    for W, b, act in zip(Ws, bs, acts):
+        a = _ACT[act](a @ W.T + b)
+    return float(np.mean([int(np.argmax(row)) == int(label) for row, label in zip(a, y)]))
+
+
+def loop_layer_sensitivity(model, layer, sparsities, X, y):
+    """5.1: prune exactly round(s n) weights of smallest |w| of model.W[layer] only (a stable sort ranks
+    them); the forward pass and the accuracy written here; the model itself is never touched."""
+    out = []
+    for s in sparsities:
+        W = np.array(model.W[layer], dtype=float)
+        flat = W.ravel()                               # a view of the copy
+        k = int(round(s * flat.size))                  # torch's count: Python's round
+        for i in np.argsort(np.abs(flat), kind="stable")[:k]:
+            flat[i] = 0.0
+        Ws = [W if l == layer else np.array(w) for l, w in enumerate(model.W)]
+        out.append(_own_accuracy(Ws, [np.array(b) for b in model.b], model.acts, X, y))
+    return np.array(out)
+
+
+def loop_remove_neurons(model, layer, keep):
+    """5.2: a new MLP; kept rows of W[layer], entries of b[layer], COLUMNS of W[layer + 1]; sizes updated."""
+    kept = [i for i, k in enumerate(keep) if k]
+    new = model.copy()                                 # the model's own copy method, not the checked function
+    new.W[layer] = np.array([model.W[layer][i] for i in kept]).reshape(len(kept), model.W[layer].shape[1])
+    new.b[layer] = np.array([model.b[layer][i] for i in kept], dtype=float)
+    new.W[layer + 1] = np.array([[row[i] for i in kept] for row in model.W[layer + 1]]).reshape(
+        model.W[layer + 1].shape[0], len(kept))
+    new.sizes[layer + 1] = len(kept)
+    return new
+
+
+def loop_largest_safe_sparsity(sparsities, scores, baseline, max_drop):
+    """5.3: walk in order, safe means score >= baseline - max_drop, stop at the first unsafe; 0.0 if none."""
+    best, i = 0.0, 0
+    while i < len(sparsities) and scores[i] >= baseline - max_drop:
+        best = float(sparsities[i])
+        i += 1
+    return best
+
+
+def loop_most_sensitive_layer(curves):
+    """5.4: the row (from 0) with the lowest mean, as a Python int; curves left untouched."""
+    means = [sum(float(v) for v in row) / len(row) for row in curves]
+    return min(range(len(means)), key=lambda i: (means[i], i))
+
+
+def counting_conv_output_shape(h, w, k, stride, padding):
+    """5.5: count the window positions that fit in the padded input, along each axis; two ints."""
+    def fits(n):
+        count, start = 0, 0
+        while start + k <= n + 2 * padding:
+            count, start = count + 1, start + stride
+        return count
+    return fits(h), fits(w)
+
+
+def loop_im2col_index_map(h, w, k, stride, padding):
+    """5.6: entry [i*k + j, r*w_out + t] = (stride r + i, stride t + j), int arrays in padded coordinates."""
+    h_out, w_out = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    rows = np.zeros((k * k, h_out * w_out), dtype=np.int64)
+    cols = np.zeros((k * k, h_out * w_out), dtype=np.int64)
+    for i in range(k):
+        for j in range(k):
+            for r in range(h_out):
+                for t in range(w_out):
+                    rows[i * k + j, r * w_out + t] = stride * r + i
+                    cols[i * k + j, r * w_out + t] = stride * t + j
+    return rows, cols
+
+
+def mask_remove_filter(W1, b1, W2, o):
+    """5.7: boolean selection (new arrays): filter o of W1 and b1, input channel o (axis 1) of W2."""
+    keep = np.arange(W1.shape[0]) != o
+    return W1[keep], b1[keep], W2[:, keep]
+
+
+def test_independent_answers_pass():
+    assert_passes(L.check_layer_sensitivity, loop_layer_sensitivity)
+    assert_passes(L.check_remove_neurons, loop_remove_neurons)
+    assert_passes(L.check_largest_safe_sparsity, loop_largest_safe_sparsity)
+    assert_passes(_sensitive_check(CURVES), loop_most_sensitive_layer)
+    assert_passes(_sensitive_check(CURVES_2), loop_most_sensitive_layer)
+    assert_passes(L.check_conv_output_shape, counting_conv_output_shape)
+    assert_passes(L.check_im2col_index_map, loop_im2col_index_map)
+    assert_passes(L.check_remove_filter, mask_remove_filter)

@@ -4,7 +4,7 @@ import numpy as np
 from course_lib.pruning import prune as P
 from course_lib.checks import lesson06 as L
 from course_lib.pruning.schedules import ConstantSparsity, PolynomialDecay
-from checker_harness import checker_tests
+from checker_harness import assert_passes, checker_tests
 
 
 def _poly_ref(t, si, sf, b, e, pw):
@@ -98,3 +98,56 @@ def test_float64_solution_passes_float32_reference():
         p = np.clip((t - b) / (e - b), 0.0, 1.0)
         return float(sf + (si - sf) * (1.0 - p) ** pw)
     assert L.check_polynomial_sparsity(f64).passed
+
+
+# --- independently written correct answers (from the task text; no library code)
+def plain_polynomial_sparsity(step, initial, final, begin, end, power):
+    """6.1: p = (step - begin) / (end - begin) clipped to [0, 1]; s = final + (initial - final)(1 - p)**power,
+    in Python floats (float64; test_float64_solution_passes_float32_reference above is a numpy variant)."""
+    p = (step - begin) / (end - begin)
+    p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
+    return float(final + (initial - final) * (1.0 - p) ** power)
+
+
+def walk_update_steps(begin, end, frequency, n_steps):
+    """6.2: walk the grid begin, begin + frequency, ... and keep the steps in 1..n_steps, end inclusive,
+    end = -1 for no end; a list of Python ints, increasing."""
+    last = n_steps if end == -1 else min(end, n_steps)
+    out, t = [], begin
+    while t <= last:
+        if t >= 1:
+            out.append(int(t))
+        t += frequency
+    return out
+
+
+def loop_matching_width(n_in, n_out, n_hidden, budget):
+    """6.3: the largest h with n_in*h + (n_hidden - 1)*h*h + h*n_out <= budget (no biases); 0 if none fits."""
+    def weights(h):
+        total, prev = 0, n_in
+        for width in [h] * n_hidden + [n_out]:
+            total += prev * width
+            prev = width
+        return total
+    best = 0
+    for h in range(1, budget + 1):                     # h weights at least: no h above budget can fit
+        if weights(h) > budget:
+            break
+        best = h
+    return best
+
+
+def backward_reached_sparsity(schedule, n_steps):
+    """6.4: search back from n_steps for the last step where the schedule updates the masks; its
+    sparsity as a float, 0.0 if no step in 1..n_steps updates."""
+    for t in range(n_steps, 0, -1):
+        if schedule.should_prune(t):
+            return float(schedule.sparsity(t))
+    return 0.0
+
+
+def test_independent_answers_pass():
+    assert_passes(L.check_polynomial_sparsity, plain_polynomial_sparsity)
+    assert_passes(L.check_update_steps, walk_update_steps)
+    assert_passes(L.check_matching_width, loop_matching_width)
+    assert_passes(L.check_reached_sparsity, backward_reached_sparsity)
