@@ -28,8 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from . import validation as v
+from .lazy import LazyModule
 from .text import PATH, VOCAB, decode, encode, windows  # noqa: F401  (encode/decode are part of this module's contract)
 from .validation import Array, Callable, InstanceOf, Integer, Mapping, Optional, Positive, validate
+
+# The torch twin, for the contract method TinyGPT.to_torch(): the core's one reference to a later part,
+# loaded (with torch) on first use, so importing the core never imports torch (tests/test_layout.py).
+TORCH_TWIN = LazyModule("course_lib.frameworks.torch_transformer")
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[2] / "data" / "tiny_gpt.npz"
 
@@ -335,9 +340,7 @@ class TinyGPT:
 
     def to_torch(self):
         """Return a torch.nn.Module with these weights whose forward(LongTensor (batch, time)) gives the same logits."""
-        # the one function-level import of the core: the numpy core never imports torch at import time
-        from ..frameworks.torch_transformer import to_torch
-        return to_torch(self)
+        return TORCH_TWIN.to_torch(self)
 
     def save(self, path):
         """Write the config and float32 parameters to an .npz file, byte for byte reproducibly.
