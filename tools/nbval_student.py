@@ -16,13 +16,14 @@ import nbformat
 from nbval.plugin import IPyNbCell, IPyNbFile
 
 from make_student_copies import BEGIN, EXERCISE, strip_solutions
+from nbtools import source_notebooks
 
 TOOLS = Path(__file__).resolve().parent
 
 
 def is_lesson(path):
     """Return whether path is a numbered source lesson (notebooks/NN_name.ipynb), not a student copy."""
-    return path.parent.name == "notebooks" and path.suffix == ".ipynb" and path.name[:2].isdigit()
+    return Path(path).resolve() in source_notebooks()
 
 
 class LessonNotebook(IPyNbFile):

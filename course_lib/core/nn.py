@@ -418,7 +418,6 @@ def fit_lbfgs(model, X, y, loss="mse", maxiter=500, frozen=None, stop_below=None
     `stop_below` stops as soon as the loss falls below it (classic "train until the error is small").
     Used to reach a minimum before second-order pruning (OBD/OBS assume one).
     """
-
     theta0 = model.get_flat()
     free = np.ones(theta0.size, bool) if frozen is None else ~np.asarray(frozen, bool).reshape(-1)
     if free.size != theta0.size:

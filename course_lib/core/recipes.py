@@ -20,16 +20,16 @@ def trained_mlp(seed, sizes=(64, 128, 64, 10), epochs=20, data=None, activation=
     The same seed draws the initial weights and the order of the minibatches. `data`: the split to train
     on (default: `load_digits_split()`, float32; lesson 11 passes its float64 copy).
     """
-    data = load_digits_split() if data is None else data
-    model = MLP(list(sizes), activation=activation, seed=seed)
-    train(model, data.X_train, data.y_train, epochs, seed=seed, **DIGITS_SGD)
-    return model
+    return _trained(MLP(list(sizes), activation=activation, seed=seed), seed, epochs, data)
 
 
 @validate(seed=Seed(), epochs=Integer(minimum=0), data=DATA)
 def trained_cnn(seed, epochs=3, data=None):
     """Return the course's digits CNN (`layers.digits_cnn(seed)`) trained `epochs` epochs with DIGITS_SGD."""
+    return _trained(digits_cnn(seed), seed, epochs, data)
+
+
+def _trained(model, seed, epochs, data):
     data = load_digits_split() if data is None else data
-    model = digits_cnn(seed)
     train(model, data.X_train, data.y_train, epochs, seed=seed, **DIGITS_SGD)
     return model
