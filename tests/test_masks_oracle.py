@@ -118,7 +118,7 @@ def _tfmot_masks(tfmods, kernels, sparsity, **prune_kw):
         layer.set_weights([k])
     sched = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=1)
     model = tfmot.sparsity.keras.prune_low_magnitude(base, pruning_schedule=sched, **prune_kw)
-    model.compile(keras.optimizers.SGD(0.0), "mse")
+    model.compile(keras.optimizers.SGD(0.0), "mse", run_eagerly=True)  # one batch: tracing a graph would cost more
     X = np.ones((1, kernels[0].shape[0]), np.float32)
     model.fit(X, np.zeros((1, kernels[-1].shape[1]), np.float32), epochs=1, verbose=0,
               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
