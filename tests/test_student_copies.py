@@ -4,6 +4,7 @@ Running a copy end to end happens inside its lesson's nbval run (tools/nbval_stu
 check, and every figure's labels, in the same kernel as the source; here, the static and unit checks.
 """
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -159,8 +160,11 @@ def test_the_use_check_finds_a_later_use_of_an_exercise_and_only_that():
 
 
 def test_every_lesson_is_collected_with_its_student_copy_checks():
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "notebooks"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "notebooks"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"})  # -v would change -q's lines
+    out = done.stdout
+    assert done.returncode == 0, f"collection failed:\n{out[-3000:]}\n{done.stderr[-3000:]}"
     for path in SOURCES:
         items = [line.split("::", 1)[1] for line in out.splitlines() if line.startswith(f"notebooks/{path.name}::")]
         exercises = [EXERCISE.search(c.source).group(1) for c in _code(nbformat.read(path, as_version=4)) if BEGIN in c.source]
