@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.core.data import DATA_DIR, digits_split_indices, load_digits_split, make_regression_task
+from course_lib.core.data import DATA_DIR, digits_split_indices, load_digits_arrays, load_digits_split, make_regression_task
 
 
 def test_committed_split_regenerates_identically(tmp_path):
@@ -29,6 +29,19 @@ def test_split_is_disjoint_complete_and_stratified():
     for y in (s.y_train, s.y_val, s.y_test):
         shares = np.bincount(y, minlength=10) / len(y)
         assert np.all(np.abs(shares - 0.1) < 0.02)
+
+
+def test_digits_read_without_scikit_learn_equal_its_loader_exactly():
+    code = ("import sys; from course_lib.core.data import load_digits_split; load_digits_split(); "
+            "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from sklearn.datasets import load_digits
+
+    data, target = load_digits_arrays()
+    ref = load_digits()
+    assert data.dtype == ref.data.dtype and target.dtype == ref.target.dtype
+    assert np.array_equal(data, ref.data) and np.array_equal(target, ref.target)
 
 
 def test_split_function_is_deterministic():

@@ -1,14 +1,19 @@
 """course_lib.quantization.kv_cache equals torchao's block-size primitives (int8 and float8) on the CPU."""
+import importlib
+
 import numpy as np
 import pytest
 
 from course_lib.frameworks._imports import import_torchao
 from course_lib.quantization import kv_cache as K
 
-torch, _ = import_torchao()
-from torchao.quantization.quant_primitives import (  # noqa: E402
-    MappingType, _choose_scale_float8, _dequantize_affine_float8, _quantize_affine_float8, choose_qparams_affine,
-    dequantize_affine, quantize_affine)
+
+@pytest.fixture(scope="module")
+def tao():
+    """torch and torchao's quant_primitives, imported when an oracle test runs (not when tests are collected)."""
+    torch, _ = import_torchao()
+    return torch, importlib.import_module("torchao.quantization.quant_primitives")
+
 
 SHAPE = (2, 4, 16, 32)  # (batch, heads, seq, head_dim)
 BLOCKS = {"per_token": (1, 1, 1, 32), "per_head": (1, 1, 16, 32)}
@@ -23,12 +28,13 @@ def _kv(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("granularity", sorted(BLOCKS))
-def test_int8_equals_torchao(seed, granularity):
+def test_int8_equals_torchao(tao, seed, granularity):
+    torch, qp = tao
     kv = _kv(seed)
     t, block = torch.from_numpy(kv), BLOCKS[granularity]
-    s, z = choose_qparams_affine(t, MappingType.SYMMETRIC, block, torch.int8, -128, 127)
-    q = quantize_affine(t, block, s, z, torch.int8, -128, 127)
-    hat = dequantize_affine(q, block, s, z, torch.int8, -128, 127)
+    s, z = qp.choose_qparams_affine(t, qp.MappingType.SYMMETRIC, block, torch.int8, -128, 127)
+    q = qp.quantize_affine(t, block, s, z, torch.int8, -128, 127)
+    hat = qp.dequantize_affine(q, block, s, z, torch.int8, -128, 127)
     q_c, s_c = K.kv_quantize(kv, "int8", granularity)
     np.testing.assert_array_equal(s_c, s.numpy().reshape(-1))
     np.testing.assert_array_equal(q_c, q.numpy())
@@ -37,12 +43,13 @@ def test_int8_equals_torchao(seed, granularity):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("granularity", sorted(BLOCKS))
-def test_fp8_equals_torchao(seed, granularity):
+def test_fp8_equals_torchao(tao, seed, granularity):
+    torch, qp = tao
     kv = _kv(seed)
     t, block = torch.from_numpy(kv), BLOCKS[granularity]
-    s = _choose_scale_float8(t, list(block), torch.float8_e4m3fn)
-    q = _quantize_affine_float8(t, s, torch.float8_e4m3fn)
-    hat = _dequantize_affine_float8(q, s, torch.float32)
+    s = qp._choose_scale_float8(t, list(block), torch.float8_e4m3fn)
+    q = qp._quantize_affine_float8(t, s, torch.float8_e4m3fn)
+    hat = qp._dequantize_affine_float8(q, s, torch.float32)
     q_c, s_c = K.kv_quantize(kv, "fp8", granularity)
     np.testing.assert_array_equal(s_c, s.numpy().reshape(-1))
     np.testing.assert_array_equal(q_c, q.view(torch.uint8).numpy())

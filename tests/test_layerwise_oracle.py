@@ -29,17 +29,25 @@ from course_lib.pruning.layerwise import hessian_from_inputs
 from course_lib.pruning.sparsegpt import sparsegpt
 from course_lib.pruning.wanda import input_norms, wanda_mask
 
-try:
-    import torch
-    from compressed_tensors.quantization import QuantizationArgs
-    from llmcompressor.modifiers.gptq import gptq_quantize as gq, helpers as gh
-    from llmcompressor.modifiers.pruning.sparsegpt import sgpt_sparsify as sg
-    from llmcompressor.modifiers.pruning.wanda import wanda_sparsify as wd
-except ImportError as e:  # a skip on a laptop, a failure in CI: the proof must run there
-    msg = f"llm-compressor is missing ({e}): pip install llmcompressor==0.14.0.1 (torch stays 2.13.0)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg, pytrace=False)
-    pytest.skip(msg, allow_module_level=True)
+torch = QuantizationArgs = gq = gh = sg = wd = None  # bound by llm_compressor() below, when a test runs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def llm_compressor():
+    """Import torch and llm-compressor's kernels when the first test runs (about 4 s: not at collection)."""
+    global torch, QuantizationArgs, gq, gh, sg, wd
+    try:
+        import torch
+        from compressed_tensors.quantization import QuantizationArgs
+        from llmcompressor.modifiers.gptq import gptq_quantize as gq, helpers as gh
+        from llmcompressor.modifiers.pruning.sparsegpt import sgpt_sparsify as sg
+        from llmcompressor.modifiers.pruning.wanda import wanda_sparsify as wd
+    except ImportError as e:  # a skip on a laptop, a failure in CI: the proof must run there
+        msg = f"llm-compressor is missing ({e}): pip install llmcompressor==0.14.0.1 (torch stays 2.13.0)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+
 
 pytestmark = pytest.mark.torch
 BUDGET = 1e-3  # float32 as shipped: the fraction of codes / mask entries allowed to differ (see above)

@@ -240,6 +240,7 @@ BODY_CHECKS |= {  # the tiny GPT (lessons 12-14's model): shapes that must agree
 # public names that take no input a caller could get wrong (data containers, constants, plain results)
 NO_INPUT = {
     "lazy.quiet_native_logs": "a context manager without arguments",
+    "data.load_digits_arrays": "reads the bundled digits; no arguments",
     "sparsity.SparsityRow": "a result record built by sparsity_report",
     "sparsity.SparsityReport": "a result table built by sparsity_report",
     "nn.Activation": "a record of the activation table",

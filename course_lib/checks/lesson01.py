@@ -1,12 +1,12 @@
 """Checkers for lesson 01 (decision-tree pruning). References come from course_lib.pruning.trees."""
 import numpy as np
-from sklearn.datasets import make_classification
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from ..core.lazy import LazyModule
 from ..pruning import trees
 from ._core import Case, Mistake, allclose, run_checks
 
 L = trees.LEAF
+datasets, sktree = LazyModule("sklearn.datasets"), LazyModule("sklearn.tree")  # ~1 s: when a check builds a tree
 
 
 def _gini_tree(children_left, children_right, counts, weights=None):
@@ -39,11 +39,11 @@ def _three_leaf_weakest():
 
 
 def _fitted(kind, seed=0, **kw):
-    X, y = make_classification(200, 5, n_informative=3, flip_y=0.2, random_state=seed)
+    X, y = datasets.make_classification(200, 5, n_informative=3, flip_y=0.2, random_state=seed)
     w = np.random.default_rng(seed).uniform(0.2, 3.0, len(y)) if kind == "weighted" else None
     if kind == "regression":
-        return trees.as_tree(DecisionTreeRegressor(random_state=seed, **kw).fit(X, X[:, 0] + y))
-    return trees.as_tree(DecisionTreeClassifier(random_state=seed, **kw).fit(X, y, sample_weight=w))
+        return trees.as_tree(sktree.DecisionTreeRegressor(random_state=seed, **kw).fit(X, X[:, 0] + y))
+    return trees.as_tree(sktree.DecisionTreeClassifier(random_state=seed, **kw).fit(X, y, sample_weight=w))
 
 
 def _wrong_alphas(tree, weighted=True, minus_one=1, over_leaves=True, leaf_value=np.inf, scale=True, divide=True):

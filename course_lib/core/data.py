@@ -1,6 +1,7 @@
 """The course's data: small, bundled or generated, never downloaded.
 
-- `load_digits_split()`: scikit-learn's 8x8 digits (1,797 images, bundled with scikit-learn), pixels
+- `load_digits_split()`: scikit-learn's 8x8 digits (1,797 images, bundled with scikit-learn, read by
+  `load_digits_arrays()` without importing scikit-learn), pixels
   scaled to [0, 1], with a FIXED train/val/test split whose indices live in data/digits_split.json
   (regenerate with `python data/make_data.py`). Installed without the source checkout (a plain
   `pip install .`), the same split is recomputed by `digits_split_indices()`: a test checks that the
@@ -8,6 +9,8 @@
 - `make_regression_task()`: a scaled-down version of a tfmot tutorial's make_regression MLP experiment
   (lesson 06; the tutorial used 10,000 x 1,000 features; we default to 2,000 x 100).
 """
+import gzip
+import importlib.util
 import json
 from collections import namedtuple
 from pathlib import Path
@@ -44,12 +47,26 @@ class _FloatDtype(v.Constraint):
         return ["text", np.int64, 3]
 
 
+def load_digits_arrays():
+    """Return scikit-learn's digits as (data (1797, 64) float64 in 0..16, target (1797,) int).
+
+    Read from the CSV bundled with scikit-learn exactly as `sklearn.datasets.load_digits` reads it
+    (np.loadtxt of digits.csv.gz, last column the label), without importing scikit-learn: its import
+    costs about a second in every lesson and test process. A test checks the two agree exactly.
+    """
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, mode="rt", encoding="utf-8") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1], data[:, -1].astype(int)
+
+
 @validate(seed=Seed(), fractions=FRACTIONS)
 def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
     """Draw a stratified train/val/test split of the 1,797 digits (used to write the data file)."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be three positive shares (train, val, test) summing to 1, got {fractions}")
-    y = datasets.load_digits().target
+    y = load_digits_arrays()[1]
     idx = np.arange(len(y))
     train, rest = model_selection.train_test_split(idx, train_size=fractions[0], stratify=y, random_state=seed)
     val_share = fractions[1] / (fractions[1] + fractions[2])
@@ -60,13 +77,13 @@ def digits_split_indices(seed=0, fractions=(0.6, 0.2, 0.2)):
 @validate(flatten=Boolean(), dtype=_FloatDtype())
 def load_digits_split(flatten=True, dtype=np.float32):
     """Return the digits as a fixed `Split` (X in [0, 1], y in 0..9); 1,078 / 359 / 360 images."""
-    d = datasets.load_digits()
-    X = (d.data / 16.0).astype(dtype)
+    data, target = load_digits_arrays()
+    X = (data / 16.0).astype(dtype)
     if not flatten:
         X = X.reshape(-1, 8, 8)
     path = DATA_DIR / "digits_split.json"
     idx = json.loads(path.read_text()) if path.exists() else digits_split_indices(seed=0)
-    parts = [(X[idx[k]], d.target[idx[k]].astype(np.int64)) for k in ("train", "val", "test")]
+    parts = [(X[idx[k]], target[idx[k]].astype(np.int64)) for k in ("train", "val", "test")]
     return Split(*(a for pair in parts for a in pair))
 
 
