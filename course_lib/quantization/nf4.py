@@ -31,11 +31,13 @@ Equal to torchao 0.18's NF4Tensor (torchao.quantization.NF4Tensor.from_tensor, b
 The element uses the ORIGINAL c_1 for w / c_1, the dequantization the double-quantized one (torchao).
 """
 import numpy as np
-from scipy.stats import norm
 
 from ..core import validation as v
+from ..core.lazy import LazyModule
 from ..core.validation import Array, Boolean, Integer, Optional, Real, Sequence, validate
 from .primitives import INTEGERS
+
+stats = LazyModule("scipy.stats")  # for norm.ppf in nf4_levels only: about 2 s to import, so on first use
 
 DELTA = 0.9677083  # = 1 - (1/30 + 1/32) / 2, as bitsandbytes' create_normal_map writes it (QLoRA app. E)
 TORCHAO_LEVELS = np.array([-1.0, -0.6962, -0.5251, -0.3949, -0.2844, -0.1848, -0.0911, 0.0, 0.0796, 0.1609,
@@ -57,8 +59,8 @@ def nf4_levels():
     largest (Dettmers et al. 2023, QLoRA, NeurIPS, app. E). The probabilities are spaced in float32 as
     bitsandbytes' create_normal_map does (torch.linspace), which makes the table its table bit for bit.
     """
-    pos = norm.ppf(_linspace32(DELTA, 0.5, 9)[:-1].astype(np.float64))
-    neg = -norm.ppf(_linspace32(DELTA, 0.5, 8)[:-1].astype(np.float64))
+    pos = stats.norm.ppf(_linspace32(DELTA, 0.5, 9)[:-1].astype(np.float64))
+    neg = -stats.norm.ppf(_linspace32(DELTA, 0.5, 8)[:-1].astype(np.float64))
     levels = np.sort(np.concatenate([pos, [0.0], neg]).astype(np.float32))
     return levels / levels.max()
 
