@@ -6,6 +6,7 @@ writing into course_lib and the temp folder, endless loops (one inside a bare `e
 output and a kernel that exits. The class is graded twice: the same CSV, byte for byte (the
 second time without the one slow student; see SLOW).
 """
+import ast
 import csv
 import hashlib
 import json
@@ -40,14 +41,17 @@ def _nb(cells):
 
 
 def _exercise_cells(path):
-    """The lesson's imports, then its exercise and check cells only (fast to run)."""
+    """The lesson's imports that its exercises use, then its exercise and check cells only (fast to run:
+    each of the class's 20-odd kernels would spend about a second importing matplotlib and the rest)."""
     cells = grade.code_cells(path)
-    imports = "\n".join(line for line in cells[0].splitlines() if line.startswith(("import ", "from ")))
-    keep = [imports]
+    keep = []
     for cell, nxt in zip(cells, cells[1:]):
         if cell.startswith("# Exercise"):
             keep += [cell, nxt]
-    return keep
+    used = {n.id for c in keep for n in ast.walk(ast.parse(c)) if isinstance(n, ast.Name)}
+    imports = [line for line in cells[0].splitlines() if line.startswith(("import ", "from "))
+               and {(a.asname or a.name).split(".")[0] for a in ast.parse(line).body[0].names} & used]
+    return ["\n".join(imports)] + keep
 
 
 FORGE = f"""import importlib, sys
