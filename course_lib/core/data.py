@@ -55,7 +55,9 @@ def load_digits_arrays():
     costs about a second in every lesson and test process. A test checks the two agree exactly.
     """
     spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("scikit-learn is needed for its bundled digits: pip install scikit-learn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"  # origin: sklearn/__init__.py
     with gzip.open(path, mode="rt", encoding="utf-8") as f:
         data = np.loadtxt(f, delimiter=",")
     return data[:, :-1], data[:, -1].astype(int)
