@@ -3,8 +3,8 @@
 Each hostile submission tries one way to get a pass it did not earn, or to break the grading of
 the others: printed "✓" lines, monkeypatched checkers and importlib.reload, reading the solutions,
 writing into course_lib and the temp folder, endless loops (one inside a bare `except:`), a huge
-output and a kernel that exits. The class is graded twice: the same CSV, byte for byte (the
-second time without the one slow student; see SLOW).
+output and a kernel that exits. The class is graded twice: the same rows (the second time without
+the one slow student; see SLOW, while "spin" keeps a time limit in both runs).
 """
 import ast
 import csv
@@ -41,8 +41,10 @@ def _nb(cells):
 
 
 def _exercise_cells(path):
-    """The lesson's imports that its exercises use, then its exercise and check cells only (fast to run:
-    each of the class's 20-odd kernels would spend about a second importing matplotlib and the rest)."""
+    """Return the lesson's imports its exercises use, then only its exercise and check cells.
+
+    Fast to run: each of the class's 20-odd kernels would spend about a second importing matplotlib.
+    """
     cells = grade.code_cells(path)
     keep = []
     for cell, nxt in zip(cells, cells[1:]):
@@ -126,6 +128,8 @@ def _class(folder):
     loops[1] = loops[1].replace('    """\n', '    """\n' + loop, 1)                               # 7.1 never returns
     loops[5] = loops[5].replace('    """\n', '    """\n    while True:\n        pass\n', 1)       # 7.3 never returns
     loops.insert(1, "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except:\n        pass")
+    spin = list(perfect)
+    spin[5] = spin[5].replace('    """\n', '    """\n    while True:\n        pass\n', 1)         # only 7.3 never returns
     crash = list(perfect)
     crash.insert(1, "import os\nos._exit(1)")                                                # a top-level crash
     crash.insert(2, "print('x' * 2_000_000)\nfor i in range(2000):\n    print(i, 'y' * 1000)")  # huge output
@@ -135,14 +139,15 @@ def _class(folder):
         "blank": (blank, ["not done"] * 3),
         "wrong": (wrong, ["failed", "passed", "passed"]),
         "forger": (blank + [FORGE], ["not done"] * 3),
-        "snoop": ([SNOOP] + blank, ["not done"] * 3),
+        "snoop": (blank + [SNOOP], ["not done"] * 3),   # after the stubs: a leaked solution would replace them
         "writer": ([WRITE] + blank, ["not done"] * 3),
         "loops": (loops, ["error", "passed", "error"]),
+        "spin": (spin, ["passed", "passed", "error"]),
         "crash": (crash, ["passed", "passed", "error"]),
         "deleted": (perfect + ["del affine_qparams_ex"], ["missing", "passed", "passed"]),
     }
     if grading_kernel._sandboxed():
-        students.update(intruder=([INTRUDER] + blank, ["not done"] * 3), vandal=([VANDAL] + blank, ["not done"] * 3))
+        students.update(intruder=(blank + [INTRUDER], ["not done"] * 3), vandal=([VANDAL] + blank, ["not done"] * 3))
     for name, (cells, _) in students.items():
         (folder / name).mkdir(parents=True)
         (folder / name / LESSON).write_text(json.dumps(_nb(cells)))
@@ -178,10 +183,10 @@ def test_every_submission_gets_the_verdict_it_earned(graded):
 
 
 def test_grading_twice_gives_the_same_csv(graded):
-    """The re-run, in the same folder (its grades.csv and feedback/ now there), without SLOW's rows."""
-    first = graded["first"].decode().splitlines(keepends=True)
-    assert any(line.startswith(SLOW + ",") for line in first)
-    assert graded["second"].decode() == "".join(line for line in first if not line.startswith(SLOW + ","))
+    """The re-run, in the same folder (its grades.csv and feedback/ now there), gives SLOW's classmates the same rows."""
+    first, second = (list(csv.reader(graded[k].decode().splitlines(keepends=True))) for k in ("first", "second"))
+    assert any(row[0] == SLOW for row in first) and any(row[0] == "spin" and "time limit" in row[-1] for row in second)
+    assert second == [row for row in first if row[0] != SLOW]
 
 
 def test_one_row_per_exercise_and_plain_reasons(graded):
@@ -189,6 +194,7 @@ def test_one_row_per_exercise_and_plain_reasons(graded):
     assert len(rows) == len(graded["expected"]) * 3
     detail = {(r["student"], r["exercise"]): r["detail"] for r in rows}
     assert "time limit" in detail[("loops", "7.1")] and "time limit" in detail[("loops", "7.3")]
+    assert "time limit" in detail[("spin", "7.3")]
     assert "crashed the kernel" in detail[("crash", "7.3")]
     assert "Traceback" not in graded["first"].decode()
 

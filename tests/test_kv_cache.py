@@ -10,7 +10,7 @@ from course_lib.quantization import kv_cache as K
 
 @pytest.fixture(scope="module")
 def tao():
-    """torch and torchao's quant_primitives, imported when an oracle test runs (not when tests are collected)."""
+    """Import torch and torchao's quant_primitives when an oracle test runs, not when tests are collected."""
     torch, _ = import_torchao()
     return torch, importlib.import_module("torchao.quantization.quant_primitives")
 
@@ -26,6 +26,7 @@ def _kv(seed):
     return kv.astype(np.float32)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("granularity", sorted(BLOCKS))
 def test_int8_equals_torchao(tao, seed, granularity):
@@ -41,6 +42,7 @@ def test_int8_equals_torchao(tao, seed, granularity):
     np.testing.assert_array_equal(K.kv_dequantize(q_c, s_c, "int8", granularity), hat.numpy())
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("granularity", sorted(BLOCKS))
 def test_fp8_equals_torchao(tao, seed, granularity):
