@@ -131,6 +131,24 @@ def test_import_tf_caps_threads_and_imports_tfmot_on_first_use():
     assert out.stdout.split() == ["False", "True", "1", "1"]
 
 
+@pytest.mark.torch
+def test_import_torch_is_deterministic_without_importing_inductor():
+    """A fresh interpreter: the same flags as torch.use_deterministic_algorithms(True), Inductor not imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom course_lib.frameworks import import_torch\ntorch = import_torch()\n"
+            "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),\n"
+            "      'torch._inductor' in sys.modules)\n"
+            "torch.use_deterministic_algorithms(False)\ntorch.use_deterministic_algorithms(True)\n"
+            "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "False", "True", "False"]
+
+
 def test_test_workers_get_one_thread_each_unless_set():
     course = _course()
     env = {"MKL_NUM_THREADS": "2"}

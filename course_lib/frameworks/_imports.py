@@ -50,8 +50,18 @@ def import_torch(seed=None, threads=None):
         torch.set_num_threads(int(threads))
     if seed is not None:
         torch.manual_seed(int(seed))
-    torch.use_deterministic_algorithms(True)
+    _deterministic(torch)
     return torch
+
+
+def _deterministic(torch):
+    """Switch on torch's deterministic kernels, as `torch.use_deterministic_algorithms(True)` does.
+
+    That public call also imports torch._inductor (about 1 s, in every kernel and test process) only
+    to set Inductor's own flag for `torch.compile`, which the course never uses; this sets the kernels'
+    flag alone (tests/test_environment.py checks both flags and that Inductor stays unimported).
+    """
+    torch._C._set_deterministic_algorithms(True)
 
 
 def import_torchao(seed=None, threads=None):
