@@ -192,7 +192,7 @@ def _workers(extra):
     installed = any(VENV.glob("lib/python3.*/site-packages/xdist")) or any(VENV.glob("Lib/site-packages/xdist"))
     overridden = any(a in ("-n", "--numprocesses", "--dist", "no:xdist") or a.startswith(("-n", "--numprocesses="))
                      for a in extra)
-    return ["-n", str(n), "--dist", "loadfile"] if installed and n > 1 and not overridden else []
+    return ["-n", str(n), "--dist", "loadfile", "--no-loadscope-reorder"] if installed and n > 1 and not overridden else []
 
 
 def start(args):

@@ -26,9 +26,9 @@ import grading_kernel  # noqa: E402
 
 LESSON = "07_quantization_basics.ipynb"
 EXS = ("7.1", "7.2", "7.3")
-# The student whose cells run past the time limit three times (about 20 s of waiting): the class is
-# graded twice to show the CSV is reproducible, and the second time without this student, whose
-# rows say only "ran past the time limit" (no time measured in them).
+# The student whose code runs past the time limit twice, inside bare `except:` blocks (about 15 s of
+# waiting): the class is graded twice to show the CSV is reproducible, the second time without this
+# student; "spin" (a plain endless loop in 7.3) keeps a time limit in both runs.
 SLOW = "loops"
 MARKER = "course-hostile-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 
@@ -126,10 +126,9 @@ def _class(folder):
     loop = "    while True:\n        try:\n            pass\n        except:\n            pass\n"
     loops = list(perfect)
     loops[1] = loops[1].replace('    """\n', '    """\n' + loop, 1)                               # 7.1 never returns
-    loops[5] = loops[5].replace('    """\n', '    """\n    while True:\n        pass\n', 1)       # 7.3 never returns
     loops.insert(1, "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except:\n        pass")
     spin = list(perfect)
-    spin[5] = spin[5].replace('    """\n', '    """\n    while True:\n        pass\n', 1)         # only 7.3 never returns
+    spin[5] = spin[5].replace('    """\n', '    """\n    while True:\n        pass\n', 1)         # 7.3 never returns
     crash = list(perfect)
     crash.insert(1, "import os\nos._exit(1)")                                                # a top-level crash
     crash.insert(2, "print('x' * 2_000_000)\nfor i in range(2000):\n    print(i, 'y' * 1000)")  # huge output
@@ -141,7 +140,7 @@ def _class(folder):
         "forger": (blank + [FORGE], ["not done"] * 3),
         "snoop": (blank + [SNOOP], ["not done"] * 3),   # after the stubs: a leaked solution would replace them
         "writer": ([WRITE] + blank, ["not done"] * 3),
-        "loops": (loops, ["error", "passed", "error"]),
+        "loops": (loops, ["error", "passed", "passed"]),
         "spin": (spin, ["passed", "passed", "error"]),
         "crash": (crash, ["passed", "passed", "error"]),
         "deleted": (perfect + ["del affine_qparams_ex"], ["missing", "passed", "passed"]),
@@ -193,8 +192,7 @@ def test_one_row_per_exercise_and_plain_reasons(graded):
     rows = graded["rows"]
     assert len(rows) == len(graded["expected"]) * 3
     detail = {(r["student"], r["exercise"]): r["detail"] for r in rows}
-    assert "time limit" in detail[("loops", "7.1")] and "time limit" in detail[("loops", "7.3")]
-    assert "time limit" in detail[("spin", "7.3")]
+    assert "time limit" in detail[("loops", "7.1")] and "time limit" in detail[("spin", "7.3")]
     assert "crashed the kernel" in detail[("crash", "7.3")]
     assert "Traceback" not in graded["first"].decode()
 
