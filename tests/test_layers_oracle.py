@@ -59,6 +59,25 @@ def test_output_size_and_im2col_index_map():
         ops.conv_output_size(2, 5)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k_h, k_w, stride, padding", [(1, 1, 1, 0), (3, 3, 1, 1), (2, 3, 2, 0), (4, 2, 3, 2), (3, 3, 3, 0)])
+def test_col2im_adds_overlaps_in_np_add_at_order_bit_for_bit(k_h, k_w, stride, padding, dtype):
+    """col2im equals np.add.at over im2col's index map exactly: the same additions in the same order."""
+    rng = np.random.default_rng(k_h * 100 + stride * 10 + padding)
+    x_shape = (2, 3, 7, 8)
+    ch, row, col = ops.im2col_indices(*x_shape[1:], k_h, k_w, stride, padding)
+    shape = (2,) + np.broadcast(ch, row, col).shape                # (n, c k_h k_w, h_out w_out)
+    cols = (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)).astype(dtype)  # sums that round
+    cols[0, :, 0] = -0.0                                            # signed zeros: 0.0 + -0.0 stays 0.0
+    ref = np.zeros((2, 3, 7 + 2 * padding, 8 + 2 * padding), dtype=dtype)
+    np.add.at(ref, (slice(None), ch, row, col), cols)
+    got = ops.col2im(cols, x_shape, k_h, k_w, stride, padding)
+    want = ref[:, :, padding:padding + 7, padding:padding + 8]
+    assert got.dtype == dtype and got.tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="cols must have shape"):
+        ops.col2im(cols[:, 1:], x_shape, k_h, k_w, stride, padding)
+
+
 def test_sequential_gradients_equal_finite_differences():
     rng = np.random.default_rng(0)
     net = L.Sequential([L.Reshape((1, 5, 5)), L.Conv2d(1, 2, 3), L.Activation("tanh"), L.AvgPool2d(3),

@@ -73,8 +73,14 @@ def col2im(cols, x_shape, k_h, k_w, stride=1, padding=0):
     if len(x_shape) != 4:
         raise ValueError(f"x_shape must be 4 sizes (n, c, h, w), got {tuple(x_shape)}")
     n, c, h, w = x_shape
-    ch, row, col = im2col_indices(c, h, w, k_h, k_w, stride, padding)
+    h_out, w_out = conv_output_size(h, k_h, stride, padding), conv_output_size(w, k_w, stride, padding)
+    if cols.shape[1:] != (c * k_h * k_w, h_out * w_out):
+        raise ValueError(f"cols must have shape (n, {c * k_h * k_w}, {h_out * w_out}) for x_shape {tuple(x_shape)}, "
+                         f"got {cols.shape}")
+    patches = cols.reshape(n, c, k_h, k_w, h_out, w_out)
     dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
-    np.add.at(dxp, (slice(None), ch, row, col), cols)
+    for i in range(k_h):      # kernel offset (i, j) adds its value to every patch's pixel (i, j): in the
+        for j in range(k_w):  # order np.add.at(dxp, im2col_indices(...), cols) adds them, so bit for bit equal
+            dxp[:, :, i:i + stride * h_out:stride, j:j + stride * w_out:stride] += patches[:, :, i, j]
     return dxp[:, :, padding:padding + h, padding:padding + w]
 
