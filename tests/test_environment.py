@@ -114,10 +114,6 @@ def test_pass_through_arguments_reach_their_tool():
 
 def test_import_tf_caps_threads_and_imports_tfmot_on_first_use():
     """A fresh interpreter: tfmot is not imported until used; threads= reaches TensorFlow's pools."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import sys\nfrom course_lib.frameworks import import_tf\n"
             "tf, keras, tfmot = import_tf(0, threads=1)\n"
             "before = 'tensorflow_model_optimization' in sys.modules\n"
@@ -125,28 +121,30 @@ def test_import_tf_caps_threads_and_imports_tfmot_on_first_use():
             "print(before, 'tensorflow_model_optimization' in sys.modules,\n"
             "      tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads())\n"
             "import_tf(0, threads=1)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["False", "True", "1", "1"]
+    assert _fresh_python(code) == ["False", "True", "1", "1"]
 
 
 @pytest.mark.torch
 def test_import_torch_is_deterministic_without_importing_inductor():
     """A fresh interpreter: the same flags as torch.use_deterministic_algorithms(True), Inductor not imported."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import sys\nfrom course_lib.frameworks import import_torch\ntorch = import_torch()\n"
             "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),\n"
             "      'torch._inductor' in sys.modules)\n"
             "torch.use_deterministic_algorithms(False)\ntorch.use_deterministic_algorithms(True)\n"
             "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())\n")
+    assert _fresh_python(code) == ["True", "False", "False", "True", "False"]
+
+
+def _fresh_python(code):
+    """Run `code` in a new interpreter with course_lib importable; return its printed words."""
+    import os
+    import subprocess
+    import sys
+
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["True", "False", "False", "True", "False"]
+    return out.stdout.split()
 
 
 def test_test_workers_get_one_thread_each_unless_set():
