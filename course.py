@@ -186,7 +186,9 @@ def main(argv):
 def _workers(extra):
     """Return pytest-xdist's options for one worker per core (at most 2), if it is installed and not overridden.
 
-    --dist loadfile keeps a file's tests, and a notebook's nbval cells (one kernel, in order), on one worker.
+    --dist loadfile keeps a file's tests, and a notebook's nbval cells (one kernel, in order), on one worker;
+    --no-loadscope-reorder hands out the files in collection order (pyproject's testpaths: the long notebooks
+    first, then the short test files that even out the two workers) instead of by their number of tests.
     """
     n = min(2, os.cpu_count() or 1)
     installed = any(VENV.glob("lib/python3.*/site-packages/xdist")) or any(VENV.glob("Lib/site-packages/xdist"))

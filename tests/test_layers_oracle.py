@@ -60,7 +60,8 @@ def test_output_size_and_im2col_index_map():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("k_h, k_w, stride, padding", [(1, 1, 1, 0), (3, 3, 1, 1), (2, 3, 2, 0), (4, 2, 3, 2), (3, 3, 3, 0)])
+@pytest.mark.parametrize("k_h, k_w, stride, padding", [(1, 1, 1, 0), (3, 3, 1, 1), (2, 3, 2, 0), (4, 2, 3, 2), (3, 3, 3, 0),
+                                                      (2, 2, 3, 1), (5, 1, 2, 0), (1, 4, 1, 2), (4, 4, 1, 0)])
 def test_col2im_adds_overlaps_in_np_add_at_order_bit_for_bit(k_h, k_w, stride, padding, dtype):
     """col2im equals np.add.at over im2col's index map exactly: the same additions in the same order."""
     rng = np.random.default_rng(k_h * 100 + stride * 10 + padding)
@@ -74,8 +75,9 @@ def test_col2im_adds_overlaps_in_np_add_at_order_bit_for_bit(k_h, k_w, stride, p
     got = ops.col2im(cols, x_shape, k_h, k_w, stride, padding)
     want = ref[:, :, padding:padding + 7, padding:padding + 8]
     assert got.dtype == dtype and got.tobytes() == want.tobytes()
-    with pytest.raises(ValueError, match="cols must have shape"):
-        ops.col2im(cols[:, 1:], x_shape, k_h, k_w, stride, padding)
+    for bad in (cols[:, 1:], cols[:1], cols[..., :-1]):             # a row, an example, an output position short
+        with pytest.raises(ValueError, match="cols must have shape"):
+            ops.col2im(bad, x_shape, k_h, k_w, stride, padding)
 
 
 def test_sequential_gradients_equal_finite_differences():

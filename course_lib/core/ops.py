@@ -74,8 +74,8 @@ def col2im(cols, x_shape, k_h, k_w, stride=1, padding=0):
         raise ValueError(f"x_shape must be 4 sizes (n, c, h, w), got {tuple(x_shape)}")
     n, c, h, w = x_shape
     h_out, w_out = conv_output_size(h, k_h, stride, padding), conv_output_size(w, k_w, stride, padding)
-    if cols.shape[1:] != (c * k_h * k_w, h_out * w_out):
-        raise ValueError(f"cols must have shape (n, {c * k_h * k_w}, {h_out * w_out}) for x_shape {tuple(x_shape)}, "
+    if cols.shape != (n, c * k_h * k_w, h_out * w_out):
+        raise ValueError(f"cols must have shape {(n, c * k_h * k_w, h_out * w_out)} for x_shape {tuple(x_shape)}, "
                          f"got {cols.shape}")
     patches = cols.reshape(n, c, k_h, k_w, h_out, w_out)
     dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
