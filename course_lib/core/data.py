@@ -1,8 +1,8 @@
 """The course's data: small, bundled or generated, never downloaded.
 
 - `load_digits_split()`: scikit-learn's 8x8 digits (1,797 images, bundled with scikit-learn, read by
-  `load_digits_arrays()` without importing scikit-learn), pixels
-  scaled to [0, 1], with a FIXED train/val/test split whose indices live in data/digits_split.json
+  `load_digits_arrays()` without importing scikit-learn), pixels scaled to [0, 1], with a FIXED
+  train/val/test split whose indices live in data/digits_split.json
   (regenerate with `python data/make_data.py`). Installed without the source checkout (a plain
   `pip install .`), the same split is recomputed by `digits_split_indices()`: a test checks that the
   two are identical.
